@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hanse-network/hanse/events"
+	"github.com/hanse-network/hanse/events/esdb"
+	"github.com/hanse-network/hanse/events/sqlite"
+	"github.com/hanse-network/hanse/internal/config"
+	"github.com/hanse-network/hanse/internal/httpapi"
+)
+
+// services is everything "hanse serve" runs, built from configuration by
+// buildServices and run by runServices.
+type services struct {
+	// store is the event store; it is closed last.
+	store events.Store
+	// metrics is the registry behind GET /metrics; features register
+	// their collectors on it.
+	metrics *prometheus.Registry
+	// handler is the HTTP router.
+	handler http.Handler
+	// workers run beside the HTTP server until shutdown (projection runner,
+	// reactors, delivery). A worker must return soon after its context
+	// ends; returning earlier is a failure that stops the server.
+	workers []worker
+	// closers release resources after HTTP and workers have stopped, in
+	// reverse order of registration.
+	closers []closer
+}
+
+type worker struct {
+	name string
+	run  func(context.Context) error
+}
+
+type closer struct {
+	name  string
+	close func() error
+}
+
+// addWorker registers a background worker.
+func (s *services) addWorker(name string, run func(context.Context) error) {
+	s.workers = append(s.workers, worker{name: name, run: run})
+}
+
+// onClose registers a resource to release at shutdown.
+func (s *services) onClose(name string, f func() error) {
+	s.closers = append(s.closers, closer{name: name, close: f})
+}
+
+// close releases every resource in reverse order of registration.
+func (s *services) close(log *slog.Logger) error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		c := s.closers[i]
+		if err := c.close(); err != nil {
+			errs = append(errs, fmt.Errorf("close %s: %w", c.name, err))
+			continue
+		}
+		log.Debug("closed", "resource", c.name)
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
+
+// buildServices opens the event store and builds the router and metrics
+// from cfg. On failure it releases whatever it had opened.
+//
+// New features are wired here: open their state, register workers with
+// addWorker, resources with onClose, collectors on metrics, and routes in
+// the router's Mount hook.
+func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *services, err error) {
+	svc := &services{}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, svc.close(log))
+		}
+	}()
+
+	store, err := openStore(ctx, cfg.Store, log)
+	if err != nil {
+		return nil, err
+	}
+	svc.store = store
+	svc.onClose("event store", store.Close) // registered first: closed last
+
+	svc.metrics = prometheus.NewRegistry()
+	for _, c := range []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := svc.metrics.Register(c); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+
+	svc.handler = httpapi.NewRouter(httpapi.Deps{
+		Logger: log,
+		Ready: func(ctx context.Context) error {
+			if _, err := store.Head(ctx); err != nil {
+				return fmt.Errorf("event store: %w", err)
+			}
+			return nil
+		},
+		Metrics: promhttp.HandlerFor(svc.metrics, promhttp.HandlerOpts{
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}),
+	})
+	return svc, nil
+}
+
+// openStore opens the event store selected by cfg.
+func openStore(ctx context.Context, cfg config.Store, log *slog.Logger) (events.Store, error) {
+	switch cfg.Kind {
+	case config.StoreSQLite:
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		path := cfg.SQLitePath()
+		store, err := sqlite.Open(path, sqlite.Options{Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("open embedded event store %s: %w", path, err)
+		}
+		log.Info("event store opened", "store", config.StoreSQLite, "path", path)
+		return store, nil
+	case config.StoreESDB:
+		// The connection string is not logged: it may carry credentials.
+		store, err := esdb.Open(ctx, cfg.ESDBURL, esdb.Options{Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("connect to EventStoreDB: %w", err)
+		}
+		log.Info("event store opened", "store", config.StoreESDB)
+		return store, nil
+	}
+	return nil, fmt.Errorf("unknown event store %q", cfg.Kind)
+}

@@ -1,0 +1,103 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// ReadyTimeout bounds one readiness check.
+const ReadyTimeout = 2 * time.Second
+
+// Deps is everything the router needs. Only Logger is required.
+type Deps struct {
+	// Logger receives access logs and panics.
+	Logger *slog.Logger
+	// Ready reports whether the instance can serve traffic (the event store
+	// answers Head). Nil means always ready.
+	Ready func(context.Context) error
+	// Metrics, when non-nil, is mounted at GET /metrics.
+	Metrics http.Handler
+	// Mount, when non-nil, adds feature routes to the router after the
+	// built-in ones; they get all middleware.
+	Mount func(chi.Router)
+	// MaxBodyBytes caps request bodies; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+}
+
+// methods probed to build the Allow header of a 405 response.
+var allowProbe = []string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+	http.MethodPatch, http.MethodDelete, http.MethodOptions,
+}
+
+// NewRouter builds the HTTP handler: middleware (request id, access log,
+// panic recovery, body cap, HEAD served by GET routes), GET /livez, GET /readyz, optional /metrics,
+// the routes added by deps.Mount, and JSON 404 and 405 responses.
+func NewRouter(deps Deps) http.Handler {
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	limit := deps.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
+	}
+
+	r := chi.NewRouter()
+	r.Use(requestIDMiddleware, accessLog(log), recoverer(log), bodyLimit(limit), middleware.GetHead)
+
+	r.NotFound(func(w http.ResponseWriter, req *http.Request) {
+		WriteError(w, req, http.StatusNotFound, CodeNotFound, "no such resource: "+req.URL.Path)
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		var allowed []string
+		for _, m := range allowProbe {
+			if r.Match(chi.NewRouteContext(), m, req.URL.Path) ||
+				m == http.MethodHead && r.Match(chi.NewRouteContext(), http.MethodGet, req.URL.Path) {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+		}
+		WriteError(w, req, http.StatusMethodNotAllowed, CodeMethodNotAllowed,
+			"method "+req.Method+" not allowed on "+req.URL.Path)
+	})
+
+	r.Get("/livez", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", readyHandler(deps.Ready, log))
+	if deps.Metrics != nil {
+		r.Method(http.MethodGet, "/metrics", deps.Metrics)
+	}
+	if deps.Mount != nil {
+		deps.Mount(r)
+	}
+	return r
+}
+
+func readyHandler(ready func(context.Context) error, log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if ready != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), ReadyTimeout)
+			err := ready(ctx)
+			cancel()
+			if err != nil {
+				log.LogAttrs(r.Context(), slog.LevelWarn, "not ready",
+					slog.String("error", err.Error()), slog.String("request_id", RequestID(r.Context())))
+				WriteError(w, r, http.StatusServiceUnavailable, CodeNotReady, "not ready: "+err.Error())
+				return
+			}
+		}
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}
+}
