@@ -62,7 +62,20 @@ func waitAddr(t *testing.T, sink *logSink, exited <-chan int) string {
 // get performs a GET over real HTTP and returns status and body.
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
-	res, err := http.Get(url)
+	return getWithToken(t, url, "")
+}
+
+// getWithToken is get with an optional bearer token.
+func getWithToken(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}

@@ -67,21 +67,28 @@ func (in *instance) stop(t *testing.T) int {
 
 func TestServeEndToEnd(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "nested", "data") // created by serve
-	in := startServe(t, nil, "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	const token = "e2e-admin-token-0123456789"
+	in := startServe(t, map[string]string{"HANSE_ADMIN_TOKEN": token}, "--listen", "127.0.0.1:0", "--data-dir", dataDir)
 	waitReady(t, in.base)
 
 	checks := []struct {
 		path       string
+		token      string
 		wantStatus int
 		wantBody   string
 	}{
 		{path: "/livez", wantStatus: 200, wantBody: `{"status":"ok"}`},
 		{path: "/readyz", wantStatus: 200, wantBody: `{"status":"ok"}`},
-		{path: "/metrics", wantStatus: 200, wantBody: "go_goroutines"},
+		{path: "/metrics", token: token, wantStatus: 200, wantBody: "hanse_projection"},
+		{path: "/metrics", wantStatus: 401, wantBody: `"code":"unauthorized"`},
+		{path: "/metrics", token: "wrong-token-0123456789", wantStatus: 401, wantBody: `"code":"unauthorized"`},
+		{path: "/api/admin/activity", token: token, wantStatus: 200, wantBody: `"items":`},
+		{path: "/api/admin/activity", wantStatus: 401, wantBody: `"code":"unauthorized"`},
+		{path: "/api/admin/activity?limit=-1", token: token, wantStatus: 400, wantBody: `"code":`},
 		{path: "/no/such/page", wantStatus: 404, wantBody: `"code":"not_found"`},
 	}
 	for _, c := range checks {
-		status, body := get(t, in.base+c.path)
+		status, body := getWithToken(t, in.base+c.path, c.token)
 		if status != c.wantStatus || !strings.Contains(body, c.wantBody) {
 			t.Errorf("GET %s = %d %q; want %d with %q", c.path, status, body, c.wantStatus, c.wantBody)
 		}

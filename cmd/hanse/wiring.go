@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -17,6 +19,7 @@ import (
 	"github.com/hanse-network/hanse/events/sqlite"
 	"github.com/hanse-network/hanse/internal/config"
 	"github.com/hanse-network/hanse/internal/httpapi"
+	"github.com/hanse-network/hanse/projections/activity"
 )
 
 // services is everything "hanse serve" runs, built from configuration by
@@ -104,8 +107,21 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 		}
 	}
 
+	runner, err := newProjectionRunner(store, cfg.Store, log, svc.metrics)
+	if err != nil {
+		return nil, err
+	}
+	svc.onClose("projections", runner.Close) // idempotent; closed before the store
+	svc.addWorker("projections", runner.Run)
+	activityFeed := activity.NewReader(runner.DB().Reader())
+
 	svc.handler = httpapi.NewRouter(httpapi.Deps{
-		Logger: log,
+		Logger:     log,
+		AdminToken: cfg.AdminToken,
+		Admin: func(r chi.Router) {
+			r.Method(http.MethodGet, strings.TrimPrefix(httpapi.AdminActivityPath, httpapi.AdminPrefix),
+				httpapi.AdminActivityHandler(activityFeed))
+		},
 		Ready: func(ctx context.Context) error {
 			if _, err := store.Head(ctx); err != nil {
 				return fmt.Errorf("event store: %w", err)

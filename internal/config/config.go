@@ -160,7 +160,13 @@ type Serve struct {
 	Store Store
 	// Log configures logging.
 	Log Log
+	// AdminToken, when set, is the bearer token that unlocks /metrics and
+	// the admin API (/api/admin/...); when empty those answer 403.
+	AdminToken string
 }
+
+// MinAdminTokenBytes is the shortest admin token accepted.
+const MinAdminTokenBytes = 16
 
 // Register defines every serve flag on fs with its defaults.
 func (c *Serve) Register(fs *flag.FlagSet) {
@@ -172,6 +178,8 @@ func (c *Serve) Register(fs *flag.FlagSet) {
 	c.Log.Register(fs)
 	Duration(fs, &c.ShutdownTimeout, "shutdown-timeout", "HANSE_SHUTDOWN_TIMEOUT", DefaultShutdownTimeout,
 		"how long a graceful shutdown waits for in-flight requests (`duration`, e.g. 15s)")
+	String(fs, &c.AdminToken, "admin-token", "HANSE_ADMIN_TOKEN", "",
+		"bearer `token` (at least 16 bytes) for /metrics and /api/admin; unset disables them (prefer the environment variable)")
 }
 
 // Complete resolves derived defaults, normalises the public URL and
@@ -187,6 +195,10 @@ func (c *Serve) Complete() error {
 	c.PublicURL = u
 	if c.ShutdownTimeout <= 0 {
 		return &Error{Flag: "shutdown-timeout", Env: "HANSE_SHUTDOWN_TIMEOUT", Message: "must be positive"}
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < MinAdminTokenBytes {
+		return &Error{Flag: "admin-token", Env: "HANSE_ADMIN_TOKEN",
+			Message: fmt.Sprintf("must have at least %d bytes", MinAdminTokenBytes)}
 	}
 	if err := c.Store.Complete(); err != nil {
 		return err

@@ -20,6 +20,8 @@ const (
 	CodeBadRequest       = "bad_request"
 	CodeUnsupportedMedia = "unsupported_media_type"
 	CodeNotReady         = "not_ready"
+	CodeUnauthorized     = "unauthorized"
+	CodeForbidden        = "forbidden"
 )
 
 // ErrorBody is the JSON shape of every error response:

@@ -21,8 +21,15 @@ type Deps struct {
 	// Ready reports whether the instance can serve traffic (the event store
 	// answers Head). Nil means always ready.
 	Ready func(context.Context) error
-	// Metrics, when non-nil, is mounted at GET /metrics.
+	// Metrics, when non-nil, is mounted at GET /metrics behind the admin
+	// token.
 	Metrics http.Handler
+	// AdminToken is the bearer token of /metrics and /api/admin. Empty
+	// disables both (403), so nothing administrative is open by default.
+	AdminToken string
+	// Admin, when non-nil, adds routes under /api/admin; they get all
+	// middleware and the admin-token check.
+	Admin func(chi.Router)
 	// Mount, when non-nil, adds feature routes to the router after the
 	// built-in ones; they get all middleware.
 	Mount func(chi.Router)
@@ -75,8 +82,15 @@ func NewRouter(deps Deps) http.Handler {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	r.Get("/readyz", readyHandler(deps.Ready, log))
+	admin := requireAdminToken(deps.AdminToken)
 	if deps.Metrics != nil {
-		r.Method(http.MethodGet, "/metrics", deps.Metrics)
+		r.With(admin).Method(http.MethodGet, "/metrics", deps.Metrics)
+	}
+	if deps.Admin != nil {
+		r.Route(AdminPrefix, func(ar chi.Router) {
+			ar.Use(admin)
+			deps.Admin(ar)
+		})
 	}
 	if deps.Mount != nil {
 		deps.Mount(r)

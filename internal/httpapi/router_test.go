@@ -287,8 +287,9 @@ func TestAccessLogAndMetrics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := newTestServer(t, Deps{Metrics: tt.metrics})
-			res := env.do(t, "GET", "/metrics", nil, map[string]string{"X-Forwarded-For": "203.0.113.9"})
+			env := newTestServer(t, Deps{Metrics: tt.metrics, AdminToken: testAdminToken})
+			res := env.do(t, "GET", "/metrics", nil, map[string]string{
+				"X-Forwarded-For": "203.0.113.9", "Authorization": "Bearer " + testAdminToken})
 			if res.status != tt.wantStatus {
 				t.Fatalf("status = %d, want %d", res.status, tt.wantStatus)
 			}
