@@ -53,15 +53,22 @@ func TestUUIDFormatAndParse(t *testing.T) {
 
 func TestNewUUID(t *testing.T) {
 	seen := map[events.UUID]bool{}
+	before := time.Now().UnixMilli()
+	var prevMillis int64
 	for range 1000 {
 		u := events.NewUUID()
 		if u.IsZero() || seen[u] {
 			t.Fatalf("NewUUID returned a zero or repeated id %s", u)
 		}
 		seen[u] = true
-		if u[6]>>4 != 4 || u[8]>>6 != 2 {
-			t.Fatalf("%s is not an RFC 9562 version 4 UUID", u)
+		if u[6]>>4 != 7 || u[8]>>6 != 2 {
+			t.Fatalf("%s is not an RFC 9562 version 7 UUID", u)
 		}
+		millis := int64(u[0])<<40 | int64(u[1])<<32 | int64(u[2])<<24 | int64(u[3])<<16 | int64(u[4])<<8 | int64(u[5])
+		if millis < before || millis > time.Now().UnixMilli() || millis < prevMillis {
+			t.Fatalf("%s carries %d ms, want a non-decreasing time since %d", u, millis, before)
+		}
+		prevMillis = millis
 		back, err := events.ParseUUID(u.String())
 		if err != nil || back != u {
 			t.Fatalf("round trip of %s gave %s, %v", u, back, err)

@@ -81,13 +81,17 @@ type writer struct {
 	insEvent *sql.Stmt
 	getEvent *sql.Stmt
 	getStrm  *sql.Stmt
-	putStrm  *sql.Stmt
 	begin    *sql.Stmt
 	commit   *sql.Stmt
 	rollback *sql.Stmt
 	nextPos  uint64
 	streams  map[string]streamState // committed stream states (a cache)
 	dirty    map[string]streamState // states changed by the open batch
+	// insertSQLs caches multi-row INSERT statements by row count.
+	insertSQLs map[int]string
+	// planned holds the ids of the events the fast path has queued in the
+	// open batch but not inserted yet.
+	planned map[events.UUID]struct{}
 }
 
 const maxCachedStreams = 100_000
@@ -115,9 +119,6 @@ func (w *writer) init(ctx context.Context, conn *sql.Conn, head uint64) error {
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 		w.getEvent = prep(`SELECT stream, revision, position FROM events WHERE id = ?`)
 		w.getStrm = prep(`SELECT last_revision, deleted_before, tombstoned FROM streams WHERE name = ?`)
-		w.putStrm = prep(`INSERT INTO streams (name, last_revision, deleted_before, tombstoned) VALUES (?, ?, ?, ?)
-			ON CONFLICT (name) DO UPDATE SET last_revision = excluded.last_revision,
-			deleted_before = excluded.deleted_before, tombstoned = excluded.tombstoned`)
 		w.begin = prep("BEGIN IMMEDIATE")
 		w.commit = prep("COMMIT")
 		w.rollback = prep("ROLLBACK")
@@ -126,7 +127,7 @@ func (w *writer) init(ctx context.Context, conn *sql.Conn, head uint64) error {
 }
 
 func (w *writer) close() {
-	for _, st := range []*sql.Stmt{w.insEvent, w.getEvent, w.getStrm, w.putStrm, w.begin, w.commit, w.rollback} {
+	for _, st := range []*sql.Stmt{w.insEvent, w.getEvent, w.getStrm, w.begin, w.commit, w.rollback} {
 		if st != nil {
 			st.Close()
 		}
@@ -261,38 +262,37 @@ func (s *Store) commit(batch []*request) {
 			fail(fmt.Errorf("internal error: %v", p))
 		}
 	}()
+	startPos := w.nextPos
 	if _, err := w.begin.ExecContext(ctx); err != nil {
 		fail(err)
 		return
 	}
-	wrote := false
-	for i, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			results[i].err = err // the caller has given up: do not write
-			continue
-		}
-		var fatal error
-		switch r.kind {
-		case kindAppend:
-			results[i].result, results[i].err, fatal = s.apply(ctx, r, now, &envs)
-		default:
-			results[i].err, fatal = s.applyDelete(ctx, r)
-		}
-		if fatal != nil {
-			fail(fatal)
+	wrote, fatal := s.applyBatch(ctx, batch, results, now, &envs, true)
+	if errors.Is(fatal, errSlowPath) {
+		// An event id of the batch is already in the log or repeats within
+		// the batch (an idempotent retry, usually): redo the batch one
+		// request at a time, which sorts out who gets which answer.
+		if _, err := w.rollback.ExecContext(ctx); err != nil {
+			fail(err)
 			return
 		}
-		wrote = wrote || results[i].err == nil
+		w.dirty = map[string]streamState{}
+		w.nextPos = startPos
+		envs = envs[:0]
+		clear(results)
+		if _, err := w.begin.ExecContext(ctx); err != nil {
+			fail(err)
+			return
+		}
+		wrote, fatal = s.applyBatch(ctx, batch, results, now, &envs, false)
 	}
-	for name, st := range w.dirty {
-		tomb := 0
-		if st.tombstoned {
-			tomb = 1
-		}
-		if _, err := w.putStrm.ExecContext(ctx, name, st.last, st.deletedBefore, tomb); err != nil {
-			fail(fmt.Errorf("write stream state: %w", err))
-			return
-		}
+	if fatal != nil {
+		fail(fatal)
+		return
+	}
+	if err := w.flushStreams(ctx); err != nil {
+		fail(fmt.Errorf("write stream state: %w", err))
+		return
 	}
 	end := w.commit
 	if !wrote {
@@ -325,6 +325,172 @@ func (s *Store) commit(batch []*request) {
 	answered = true
 	for i, r := range batch {
 		r.done <- results[i]
+	}
+}
+
+// errSlowPath tells commit to redo a batch one request at a time.
+var errSlowPath = errors.New("sqlite: event id conflict in batch")
+
+// applyBatch applies every request of a batch inside the open transaction,
+// filling results. fast inserts all events of the batch with a few
+// multi-row statements (the driver parses every statement it executes, so
+// one statement per event would cost more than the fsync); it returns
+// errSlowPath when an event id is already taken, and then the slow path
+// (fast false) inserts request by request.
+func (s *Store) applyBatch(ctx context.Context, batch []*request, results []response, now time.Time, envs *[]events.Envelope, fast bool) (wrote bool, fatal error) {
+	var rows []any
+	if fast {
+		s.w.planned = make(map[events.UUID]struct{})
+	}
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i].err = err // the caller has given up: do not write
+			continue
+		}
+		switch {
+		case r.kind != kindAppend:
+			results[i].err, fatal = s.applyDelete(ctx, r)
+		case fast:
+			results[i].result, results[i].err, fatal = s.plan(ctx, r, now, envs, &rows)
+		default:
+			results[i].result, results[i].err, fatal = s.apply(ctx, r, now, envs)
+		}
+		if fatal != nil {
+			return false, fatal
+		}
+		wrote = wrote || results[i].err == nil
+	}
+	if err := s.w.insertRows(ctx, rows); err != nil {
+		if isUniqueID(err) {
+			return false, errSlowPath
+		}
+		return false, fmt.Errorf("insert events: %w", err)
+	}
+	return wrote, nil
+}
+
+// eventColumns is the number of columns insertRows writes per event.
+const eventColumns = 8
+
+// maxRowsPerInsert keeps a multi-row INSERT well below SQLite's limit of
+// 32,766 bound parameters.
+const maxRowsPerInsert = 256
+
+// insertRows inserts events given as flat column values, maxRowsPerInsert
+// rows per statement.
+func (w *writer) insertRows(ctx context.Context, rows []any) error {
+	for len(rows) > 0 {
+		n := min(len(rows)/eventColumns, maxRowsPerInsert)
+		if _, err := w.conn.ExecContext(ctx, w.insertSQL(n), rows[:n*eventColumns]...); err != nil {
+			return err
+		}
+		rows = rows[n*eventColumns:]
+	}
+	return nil
+}
+
+// insertSQL returns (and caches) the INSERT statement for n events.
+func (w *writer) insertSQL(n int) string {
+	if q, ok := w.insertSQLs[n]; ok {
+		return q
+	}
+	var b strings.Builder
+	b.WriteString("INSERT OR FAIL INTO events (position, stream, revision, id, type, data, metadata, recorded_at) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?)")
+	}
+	if w.insertSQLs == nil {
+		w.insertSQLs = map[int]string{}
+	}
+	w.insertSQLs[n] = b.String()
+	return w.insertSQLs[n]
+}
+
+// flushStreams writes the stream states changed by the open batch, many
+// rows per statement.
+func (w *writer) flushStreams(ctx context.Context) error {
+	const columns, perStatement = 4, 256
+	args := make([]any, 0, min(len(w.dirty), perStatement)*columns)
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		n := len(args) / columns
+		q := "INSERT OR FAIL INTO streams (name, last_revision, deleted_before, tombstoned) VALUES " +
+			strings.Repeat("(?,?,?,?),", n-1) + "(?,?,?,?)" +
+			` ON CONFLICT (name) DO UPDATE SET last_revision = excluded.last_revision,
+			deleted_before = excluded.deleted_before, tombstoned = excluded.tombstoned`
+		_, err := w.conn.ExecContext(ctx, q, args...)
+		args = args[:0]
+		return err
+	}
+	for name, st := range w.dirty {
+		tomb := 0
+		if st.tombstoned {
+			tomb = 1
+		}
+		args = append(args, name, st.last, st.deletedBefore, tomb)
+		if len(args) == perStatement*columns {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// plan is apply for the fast path: it checks the request against the
+// stream's state and queues its rows for insertRows instead of inserting.
+func (s *Store) plan(ctx context.Context, r *request, now time.Time, envs *[]events.Envelope, rows *[]any) (res events.AppendResult, err, fatal error) {
+	w := &s.w
+	st, fatal := w.stream(ctx, r.stream)
+	if fatal != nil {
+		return res, nil, fatal
+	}
+	if st.tombstoned {
+		return res, fmt.Errorf("%w: %q", events.ErrStreamDeleted, r.stream), nil
+	}
+	if !st.satisfies(r.expected) {
+		if _, queued := w.planned[r.events[0].data.ID]; queued {
+			// A retry of an append queued earlier in this batch: only the
+			// slow path, which inserts as it goes, can recognise it.
+			return res, nil, errSlowPath
+		}
+		res, found, err, fatal := s.idempotent(ctx, r)
+		if found || fatal != nil {
+			return res, err, fatal
+		}
+		return res, &events.WrongExpectedRevisionError{Stream: r.stream, Expected: r.expected, Actual: st.actual()}, nil
+	}
+	rev := st.last + 1
+	nanos := now.UnixNano()
+	for i, e := range r.events {
+		id := e.data.ID
+		w.planned[id] = struct{}{}
+		*rows = append(*rows, int64(w.nextPos), r.stream, rev+int64(i), id[:],
+			e.data.Type, e.data.Data, e.metadata, nanos)
+		*envs = append(*envs, s.envelope(r, e, uint64(rev)+uint64(i), w.nextPos, nanos))
+		w.nextPos++
+	}
+	st.last = rev + int64(len(r.events)) - 1
+	w.dirty[r.stream] = st
+	return events.AppendResult{NextRevision: uint64(st.last), Position: events.Position(w.nextPos - 1)}, nil, nil
+}
+
+// envelope is the recorded form of event e of request r.
+func (s *Store) envelope(r *request, e pendingEvent, revision, position uint64, nanos int64) events.Envelope {
+	return events.Envelope{
+		ID:         e.data.ID,
+		StreamID:   r.stream,
+		Revision:   revision,
+		Position:   events.Position(position),
+		Type:       e.data.Type,
+		Data:       e.data.Data,
+		Metadata:   e.decoded,
+		RecordedAt: time.Unix(0, nanos).UTC(),
 	}
 }
 
@@ -386,16 +552,7 @@ func (s *Store) apply(ctx context.Context, r *request, now time.Time, envs *[]ev
 	st.last = rev + int64(len(r.events)) - 1
 	w.dirty[r.stream] = st
 	for i, e := range r.events {
-		*envs = append(*envs, events.Envelope{
-			ID:         e.data.ID,
-			StreamID:   r.stream,
-			Revision:   uint64(rev) + uint64(i),
-			Position:   events.Position(startPos + uint64(i)),
-			Type:       e.data.Type,
-			Data:       e.data.Data,
-			Metadata:   e.decoded,
-			RecordedAt: time.Unix(0, nanos).UTC(),
-		})
+		*envs = append(*envs, s.envelope(r, e, uint64(rev)+uint64(i), startPos+uint64(i), nanos))
 	}
 	return events.AppendResult{NextRevision: uint64(st.last), Position: events.Position(w.nextPos - 1)}, nil, nil
 }
