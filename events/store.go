@@ -79,11 +79,15 @@ type Store interface {
 
 	// DeleteStream soft-deletes a stream: reads give ErrStreamNotFound, and a
 	// later append recreates it with revisions continuing after the deleted
-	// ones (as in EventStoreDB). Events stay in the log of all events.
+	// ones (as in EventStoreDB). Events stay in the log of all events. A
+	// stream that never had an event cannot be soft-deleted: the result is a
+	// *WrongExpectedRevisionError with actual state "no stream", whatever
+	// the expected revision (as in EventStoreDB).
 	DeleteStream(ctx context.Context, stream string, expected ExpectedRevision) error
 
 	// TombstoneStream deletes a stream for ever: reads and appends give
-	// ErrStreamDeleted. Events stay in the log of all events.
+	// ErrStreamDeleted. Events stay in the log of all events. Tombstoning a
+	// name that never had an event reserves it.
 	TombstoneStream(ctx context.Context, stream string, expected ExpectedRevision) error
 
 	// Close releases the store. Pending appends either complete or fail with

@@ -604,8 +604,13 @@ func (s *Store) applyDelete(ctx context.Context, r *request) (err, fatal error) 
 	case kindTombstone:
 		st.tombstoned = true
 	case kindDelete:
+		if st.last < 0 {
+			// As in EventStoreDB: a stream that never had events cannot
+			// be soft-deleted, whatever the expected revision.
+			return &events.WrongExpectedRevisionError{Stream: r.stream, Expected: r.expected, Actual: st.actual()}, nil
+		}
 		if !st.live() {
-			return nil, nil // nothing to hide
+			return nil, nil // already soft-deleted: nothing more to hide
 		}
 		st.deletedBefore = st.last + 1
 	}

@@ -92,3 +92,32 @@ func testTombstone(t *testing.T, e *env) {
 	_, err = e.s.ReadStream(e.ctx, soft, events.ReadStreamOptions{})
 	expectErr(t, "ReadStream of a tombstoned stream", err, events.ErrStreamDeleted)
 }
+
+// testDeleteNeverWritten pins what EventStoreDB does with a stream that
+// never had an event: a soft delete is refused with the actual state
+// "no stream" whatever the expected revision, while a tombstone succeeds
+// and reserves the name for ever.
+func testDeleteNeverWritten(t *testing.T, e *env) {
+	head0 := e.head()
+	for i, exp := range []events.ExpectedRevision{events.Any, events.NoStream, events.StreamExists, events.Exact(0)} {
+		stream := e.stream("never", i)
+		err := e.s.DeleteStream(e.ctx, stream, exp)
+		var wrong *events.WrongExpectedRevisionError
+		if !errors.As(err, &wrong) || wrong.Actual.Exists {
+			t.Errorf("DeleteStream(%s) of a stream that never existed: %v, want a wrong-expected-revision error with actual no-stream", exp, err)
+		}
+		// The refused delete changed nothing: the name is still free.
+		e.append(stream, events.NoStream, event("never.item", "after"))
+	}
+	reserved := e.stream("never", 99)
+	if err := e.s.TombstoneStream(e.ctx, reserved, events.Any); err != nil {
+		t.Fatalf("TombstoneStream of a stream that never existed: %v", err)
+	}
+	_, err := e.s.Append(e.ctx, reserved, events.NoStream, event("never.item", "x"))
+	expectErr(t, "Append to a tombstoned name", err, events.ErrStreamDeleted)
+	_, err = e.s.ReadStream(e.ctx, reserved, events.ReadStreamOptions{})
+	expectErr(t, "ReadStream of a tombstoned name", err, events.ErrStreamDeleted)
+	if n := len(e.ownAfter(head0)); n != 4 {
+		t.Fatalf("log holds %d of this test's events, want 4", n)
+	}
+}

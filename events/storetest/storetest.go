@@ -52,6 +52,7 @@ func Run(t *testing.T, h Harness) {
 		{"ManyStreams", testManyStreams},
 		{"SoftDelete", testSoftDelete},
 		{"Tombstone", testTombstone},
+		{"DeleteNeverWritten", testDeleteNeverWritten},
 		{"BadInput", testBadInput},
 		{"ContextCancellation", testContextCancellation},
 		{"ClosedStore", testClosedStore},
