@@ -120,7 +120,7 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 		AdminToken: cfg.AdminToken,
 		Admin: func(r chi.Router) {
 			r.Method(http.MethodGet, strings.TrimPrefix(httpapi.AdminActivityPath, httpapi.AdminPrefix),
-				httpapi.AdminActivityHandler(activityFeed))
+				httpapi.AwaitPosition(runner, activity.Name, 0)(httpapi.AdminActivityHandler(activityFeed)))
 		},
 		Ready: func(ctx context.Context) error {
 			if _, err := store.Head(ctx); err != nil {

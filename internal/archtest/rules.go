@@ -108,7 +108,7 @@ var Rules = []Rule{
 		Allow:    []string{"events", "github.com/prometheus/..."},
 	},
 	{
-		Name:     "a read model imports only the projections core, events and domain event types",
+		Name:              "a read model imports only the projections core, events and domain event types",
 		From:              []string{"projections/..."},
 		Except:            []string{"projections"},
 		ExceptTestHelpers: true,
