@@ -22,7 +22,7 @@ const (
 )
 
 // adminActivityParams are the query parameters the feed accepts.
-var adminActivityParams = map[string]bool{"stream_prefix": true, "type": true, "before": true, "after": true, "limit": true}
+var adminActivityParams = map[string]bool{"stream_prefix": true, "type": true, "before": true, "after": true, "limit": true, MinPositionParam: true}
 
 // AdminActivityPage is the JSON body of a feed page. Next is the cursor of
 // the following page (pass it as before=, or as after= when the page was
