@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -326,5 +327,37 @@ func TestRunServicesWorkerFailureStopsServer(t *testing.T) {
 	}
 	if got, want := p.recorded(), []string{"read models closed", "store closed"}; !slices.Equal(got, want) {
 		t.Fatalf("closers %v, want %v", got, want)
+	}
+}
+
+// TestServeProjectsExistingEvents starts the server on a data directory
+// that already holds events: the read models are built from them and the
+// admin feed serves them, waiting for the head position on request.
+func TestServeProjectsExistingEvents(t *testing.T) {
+	dataDir := t.TempDir()
+	head := fillStore(t, dataDir, 150)
+	const token = "e2e-admin-token-0123456789"
+	in := startServe(t, map[string]string{"HANSE_ADMIN_TOKEN": token}, "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	waitReady(t, in.base)
+
+	status, body := getWithToken(t, fmt.Sprintf("%s/api/admin/activity?limit=200&min_position=%d", in.base, head), token)
+	if status != 200 {
+		t.Fatalf("GET feed = %d %s", status, body)
+	}
+	var page struct {
+		Items []struct {
+			Position uint64 `json:"position"`
+			Type     string `json:"type"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(body), &page); err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 150 || page.Items[0].Position != uint64(head) || page.Items[0].Type != "test.happened" {
+		t.Fatalf("feed holds %d items (first %+v), want all 150, newest first at position %d", len(page.Items), page.Items, head)
+	}
+	status, body = getWithToken(t, fmt.Sprintf("%s/api/admin/activity?min_position=%d", in.base, head+1000), token)
+	if status != 503 || !strings.Contains(body, `"code":"not_caught_up"`) {
+		t.Fatalf("a position never written: %d %s, want 503 not_caught_up", status, body)
 	}
 }
