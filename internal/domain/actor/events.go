@@ -47,7 +47,8 @@ type Created struct {
 	// PublicKeyPEM is the RSA-2048 public key, SPKI PEM.
 	PublicKeyPEM string `json:"publicKeyPem"`
 	// SealedPrivateKey is the PKCS#8 private key sealed with the instance's
-	// master key (AES-256-GCM); never stored in clear.
+	// master key (AES-256-GCM); never stored in clear. Opened (with
+	// additional data PrivateKeyAD(ActorID)) it is a "PRIVATE KEY" PEM block.
 	SealedPrivateKey []byte `json:"sealedPrivateKey"`
 	// KeyGeneration numbers the actor's key pairs, 1 for the first; the
 	// key id is "<actor IRI>#main-key" for 1 and "#key-<n>" after rotation.
