@@ -22,6 +22,7 @@ import (
 	"github.com/hanse-network/hanse/internal/progress"
 	"github.com/hanse-network/hanse/projections"
 	"github.com/hanse-network/hanse/projections/activity"
+	"github.com/hanse-network/hanse/projections/actors"
 	"github.com/hanse-network/hanse/projections/streams"
 )
 
@@ -36,7 +37,7 @@ func readModelPath(cfg config.Store) string { return filepath.Join(cfg.DataDir, 
 // projectors are the read models every hanse process runs; serve and the
 // projections command must agree on them.
 func projectors() []projections.Projector {
-	return []projections.Projector{activity.New(), streams.New()}
+	return []projections.Projector{activity.New(), streams.New(), actors.New()}
 }
 
 // newProjectionRunner builds the projection runner of "hanse serve": the

@@ -134,7 +134,7 @@ func TestProjectionsCommandWithoutServer(t *testing.T) {
 	}
 
 	rep := statusJSON(t, dataDir)
-	if rep.Runner != nil || len(rep.Projections) != 2 || len(rep.NotBuilt) != 0 {
+	if rep.Runner != nil || len(rep.Projections) != len(projectors()) || len(rep.NotBuilt) != 0 {
 		t.Fatalf("status after rebuild: %+v", rep)
 	}
 	for _, s := range rep.Projections {

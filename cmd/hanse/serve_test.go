@@ -340,7 +340,7 @@ func TestServeProjectsExistingEvents(t *testing.T) {
 	in := startServe(t, map[string]string{"HANSE_ADMIN_TOKEN": token}, "--listen", "127.0.0.1:0", "--data-dir", dataDir)
 	waitReady(t, in.base)
 
-	status, body := getWithToken(t, fmt.Sprintf("%s/api/admin/activity?limit=200&min_position=%d", in.base, head), token)
+	status, body := getWithToken(t, fmt.Sprintf("%s/api/admin/activity?type=test.happened&limit=200&min_position=%d", in.base, head), token)
 	if status != 200 {
 		t.Fatalf("GET feed = %d %s", status, body)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 
@@ -17,9 +18,13 @@ import (
 	"github.com/hanse-network/hanse/events"
 	"github.com/hanse-network/hanse/events/esdb"
 	"github.com/hanse-network/hanse/events/sqlite"
+	"github.com/hanse-network/hanse/internal/app"
 	"github.com/hanse-network/hanse/internal/config"
+	"github.com/hanse-network/hanse/internal/domain/actor"
 	"github.com/hanse-network/hanse/internal/httpapi"
+	"github.com/hanse-network/hanse/internal/secrets"
 	"github.com/hanse-network/hanse/projections/activity"
+	"github.com/hanse-network/hanse/projections/actors"
 )
 
 // services is everything "hanse serve" runs, built from configuration by
@@ -114,6 +119,24 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 	svc.onClose("projections", runner.Close) // idempotent; closed before the store
 	svc.addWorker("projections", runner.Run)
 	activityFeed := activity.NewReader(runner.DB().Reader())
+
+	registry := events.NewRegistry()
+	actor.Register(registry)
+	keyring, err := secrets.OpenKeyring(cfg.Store.DataDir, cfg.MasterKey)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	log.Info("master key loaded", "source", keyring.Source())
+	public, err := url.Parse(cfg.PublicURL)
+	if err != nil {
+		return nil, fmt.Errorf("public URL: %w", err)
+	}
+	actorCommands := app.NewActors(store, registry, keyring, public.Host)
+	if _, _, err := actorCommands.EnsureInstanceActor(ctx, public.Hostname()); err != nil {
+		return nil, fmt.Errorf("instance actor: %w", err)
+	}
+	actorDirectory := actors.NewReader(runner.DB())
+	_ = actorDirectory // mounted with the federation routes below
 
 	svc.handler = httpapi.NewRouter(httpapi.Deps{
 		Logger:     log,

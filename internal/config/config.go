@@ -163,6 +163,10 @@ type Serve struct {
 	// AdminToken, when set, is the bearer token that unlocks /metrics and
 	// the admin API (/api/admin/...); when empty those answer 403.
 	AdminToken string
+	// MasterKey is the base64 instance master key from HANSE_MASTER_KEY
+	// (environment only, never a flag); empty means the key file in the
+	// data directory.
+	MasterKey string
 }
 
 // MinAdminTokenBytes is the shortest admin token accepted.
@@ -219,6 +223,7 @@ func ParseServe(args []string, getenv func(string) string) (Serve, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	c.MasterKey = getenv("HANSE_MASTER_KEY")
 	return c, c.Complete()
 }
 
