@@ -33,6 +33,52 @@ func posToDB(p events.Position) (int64, error) {
 	return int64(p), nil
 }
 
+// checkLeaseTx fails with an error matching ErrFenced unless the runner
+// writing through d still holds the lease. Every write of a runner checks it
+// inside its (IMMEDIATE) transaction, so a runner whose lease was taken over
+// changes neither the catalog nor a read model.
+func (d *DB) checkLeaseTx(ctx context.Context, tx *sql.Tx) error {
+	if d.owner == "" {
+		return nil
+	}
+	var (
+		owner, host string
+		pid         int
+	)
+	err := tx.QueryRowContext(ctx, `SELECT owner, pid, host FROM _projection_lease WHERE id = 1`).Scan(&owner, &pid, &host)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%w: the read-model lease was taken over and released meanwhile", ErrFenced)
+	case err != nil:
+		return fmt.Errorf("projections: check lease: %w", err)
+	case owner != d.owner:
+		return fmt.Errorf("%w: runner %s (pid %d on %s) holds the read-model lease", ErrFenced, owner, pid, host)
+	}
+	return nil
+}
+
+// write runs fn in one transaction after checking the lease (checkLeaseTx).
+func (d *DB) write(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+	tx, err := d.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("projections: %s: %w", what, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
+	if err := d.checkLeaseTx(ctx, tx); err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		if errors.Is(err, ErrFenced) {
+			return err
+		}
+		return fmt.Errorf("projections: %s: %w", what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("projections: %s: %w", what, err)
+	}
+	return nil
+}
+
 func (d *DB) loadBuilds(ctx context.Context, name string) ([]buildRow, error) {
 	rows, err := d.w.QueryContext(ctx, `
 		SELECT id, version, generation, role, state, position, request_id,
@@ -126,6 +172,9 @@ func (d *DB) createBuild(ctx context.Context, p Projector, role Role, state Stat
 		return buildRow{}, fmt.Errorf("projections: create build of %s: %w", name, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
+	if err := d.checkLeaseTx(ctx, tx); err != nil {
+		return buildRow{}, err
+	}
 	var generation int
 	if err := tx.QueryRowContext(ctx,
 		`SELECT COALESCE(MAX(generation) + 1, 0) FROM _projection_builds WHERE name = ? AND version = ?`,
@@ -136,7 +185,7 @@ func (d *DB) createBuild(ctx context.Context, p Projector, role Role, state Stat
 	if err := dropPrefixed(ctx, tx, t.Prefix()); err != nil {
 		return buildRow{}, fmt.Errorf("projections: drop orphan tables of %s: %w", t, err)
 	}
-	now := time.Now()
+	now := d.now()
 	var req any
 	if requestID != 0 {
 		req = requestID
@@ -230,78 +279,97 @@ func dropBuildTx(ctx context.Context, tx *sql.Tx, id int64) error {
 }
 
 func (d *DB) dropBuild(ctx context.Context, id int64) error {
-	tx, err := d.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("projections: drop build: %w", err)
+	return d.write(ctx, "drop build", func(tx *sql.Tx) error { return dropBuildTx(ctx, tx, id) })
+}
+
+// switchBehindError: the pending build has not reached the live build's
+// checkpoint, so switching would lose writes that waiters already saw.
+type switchBehindError struct{ pending, live events.Position }
+
+func (e *switchBehindError) Error() string {
+	return fmt.Sprintf("projections: pending build at position %d is behind the live build at %d", e.pending, e.live)
+}
+
+// buildPosition reads a build's checkpoint; ok is false when the build is gone.
+func buildPosition(ctx context.Context, tx *sql.Tx, id int64) (pos events.Position, ok bool, err error) {
+	var p int64
+	err = tx.QueryRowContext(ctx, `SELECT position FROM _projection_builds WHERE id = ?`, id).Scan(&p)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
 	}
-	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
-	if err := dropBuildTx(ctx, tx, id); err != nil {
-		return fmt.Errorf("projections: drop build: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("projections: drop build: %w", err)
-	}
-	return nil
+	return events.Position(p), err == nil, err
 }
 
 // switchLive makes build newID the live build of its projection, drops the
-// old live build (oldID, 0 for none) and finishes the rebuild request, all in
-// one transaction.
-func (d *DB) switchLive(ctx context.Context, oldID, newID int64, requestID int64, result string) error {
-	tx, err := d.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("projections: switch live build: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
-	if oldID != 0 {
-		if err := dropBuildTx(ctx, tx, oldID); err != nil {
-			return fmt.Errorf("projections: switch live build: %w", err)
+// old live build (oldID, 0 for none) and finishes the rebuild request with
+// result(position), all in one transaction, and returns the new live
+// build's checkpoint. It refuses (*switchBehindError) while the new build's
+// checkpoint is behind the old one's: read-your-writes must hold across the
+// switch.
+func (d *DB) switchLive(ctx context.Context, oldID, newID int64, requestID int64, result func(events.Position) string) (events.Position, error) {
+	var pos events.Position
+	err := d.write(ctx, "switch live build", func(tx *sql.Tx) error {
+		var ok bool
+		var err error
+		if pos, ok, err = buildPosition(ctx, tx, newID); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("%w: the pending build %d no longer exists in the catalog", ErrFenced, newID)
 		}
-	}
-	now := ms(time.Now())
-	if _, err := tx.ExecContext(ctx,
-		`UPDATE _projection_builds SET role = 'live', state = ?, live_at = ?, updated_at = ?, request_id = NULL WHERE id = ?`,
-		string(StateLive), now, now, newID); err != nil {
-		return fmt.Errorf("projections: switch live build: %w", err)
-	}
-	if requestID != 0 {
-		if err := finishRequestTx(ctx, tx, requestID, true, result); err != nil {
+		if oldID != 0 {
+			livePos, ok, err := buildPosition(ctx, tx, oldID)
+			if err != nil {
+				return err
+			} else if !ok {
+				return fmt.Errorf("%w: the live build %d no longer exists in the catalog", ErrFenced, oldID)
+			}
+			if pos < livePos {
+				return &switchBehindError{pending: pos, live: livePos}
+			}
+			if err := dropBuildTx(ctx, tx, oldID); err != nil {
+				return err
+			}
+		}
+		now := ms(d.now())
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE _projection_builds SET role = 'live', state = ?, live_at = ?, updated_at = ?, request_id = NULL WHERE id = ?`,
+			string(StateLive), now, now, newID); err != nil {
 			return err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("projections: switch live build: %w", err)
-	}
-	return nil
+		if requestID != 0 {
+			return d.finishRequestTx(ctx, tx, requestID, true, result(pos))
+		}
+		return nil
+	})
+	return pos, err
 }
 
 // setState persists a build's state and, when failure is non-nil, its error.
 func (d *DB) setState(ctx context.Context, id int64, state State, failure *ErrorInfo) error {
-	now := ms(time.Now())
-	var err error
-	if failure != nil {
-		var pos int64
-		if pos, err = posToDB(failure.Position); err != nil {
+	now := ms(d.now())
+	return d.write(ctx, "record state", func(tx *sql.Tx) error {
+		if failure == nil {
+			_, err := tx.ExecContext(ctx, `UPDATE _projection_builds SET state = ?, updated_at = ? WHERE id = ?`,
+				string(state), now, id)
 			return err
 		}
-		_, err = d.w.ExecContext(ctx, `
+		pos, err := posToDB(failure.Position)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `
 			UPDATE _projection_builds SET state = ?, error_position = ?, error_type = ?, error_stream = ?,
 			       error_text = ?, error_at = ?, updated_at = ? WHERE id = ?`,
 			string(state), pos, failure.Type, failure.StreamID, failure.Message, ms(failure.At), now, id)
-	} else {
-		_, err = d.w.ExecContext(ctx, `UPDATE _projection_builds SET state = ?, updated_at = ? WHERE id = ?`,
-			string(state), now, id)
-	}
-	if err != nil {
-		return fmt.Errorf("projections: record state: %w", err)
-	}
-	return nil
+		return err
+	})
 }
 
-func finishRequestTx(ctx context.Context, tx *sql.Tx, id int64, ok bool, result string) error {
+func (d *DB) finishRequestTx(ctx context.Context, tx *sql.Tx, id int64, ok bool, result string) error {
+	now := ms(d.now())
 	_, err := tx.ExecContext(ctx,
 		`UPDATE _projection_requests SET done_at = ?, ok = ?, result = ?, taken_at = COALESCE(taken_at, ?) WHERE id = ?`,
-		ms(time.Now()), ok, result, ms(time.Now()), id)
+		now, ok, result, now, id)
 	if err != nil {
 		return fmt.Errorf("projections: finish request %d: %w", id, err)
 	}
@@ -317,7 +385,7 @@ func (d *DB) finishRequest(ctx context.Context, id int64, ok bool, result string
 		return fmt.Errorf("projections: finish request %d: %w", id, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
-	if err := finishRequestTx(ctx, tx, id, ok, result); err != nil {
+	if err := d.finishRequestTx(ctx, tx, id, ok, result); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -328,19 +396,17 @@ func (d *DB) takeRequests(ctx context.Context) ([]pendingRequest, error) {
 	if err != nil || len(reqs) == 0 {
 		return nil, err
 	}
-	tx, err := d.w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("projections: take requests: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
-	now := ms(time.Now())
-	for _, r := range reqs {
-		if _, err := tx.ExecContext(ctx, `UPDATE _projection_requests SET taken_at = ? WHERE id = ?`, now, r.id); err != nil {
-			return nil, fmt.Errorf("projections: take requests: %w", err)
+	now := ms(d.now())
+	err = d.write(ctx, "take requests", func(tx *sql.Tx) error {
+		for _, r := range reqs {
+			if _, err := tx.ExecContext(ctx, `UPDATE _projection_requests SET taken_at = ? WHERE id = ?`, now, r.id); err != nil {
+				return err
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("projections: take requests: %w", err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return reqs, nil
 }
@@ -381,15 +447,15 @@ func (d *DB) acquireLease(ctx context.Context, l Lease, ttl time.Duration) error
 	default:
 		cur.StartedAt, cur.Heartbeat = time.UnixMilli(started).UTC(), time.UnixMilli(heartbeat).UTC()
 		sameHostDead := cur.Host == l.Host && processGone(cur.PID)
-		if cur.Owner != l.Owner && time.Since(cur.Heartbeat) <= ttl && !sameHostDead {
-			return &ActiveRunnerError{Lease: cur}
+		if age := d.now().Sub(cur.Heartbeat); cur.Owner != l.Owner && age <= ttl && !sameHostDead {
+			return &ActiveRunnerError{Lease: cur, Age: age}
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO _projection_lease (id, owner, pid, host, started_at, heartbeat_at) VALUES (1, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, pid = excluded.pid, host = excluded.host,
 		    started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at`,
-		l.Owner, l.PID, l.Host, ms(l.StartedAt), ms(time.Now())); err != nil {
+		l.Owner, l.PID, l.Host, ms(l.StartedAt), ms(d.now())); err != nil {
 		return fmt.Errorf("projections: acquire lease: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -402,7 +468,7 @@ func (d *DB) acquireLease(ctx context.Context, l Lease, ttl time.Duration) error
 // took the lease over.
 func (d *DB) renewLease(ctx context.Context, owner string) (bool, error) {
 	res, err := d.w.ExecContext(ctx, `UPDATE _projection_lease SET heartbeat_at = ? WHERE id = 1 AND owner = ?`,
-		ms(time.Now()), owner)
+		ms(d.now()), owner)
 	if err != nil {
 		return false, fmt.Errorf("projections: renew lease: %w", err)
 	}
@@ -417,10 +483,11 @@ func (d *DB) releaseLease(ctx context.Context, owner string) error {
 	return nil
 }
 
-// statusUpdate is what the runner persists about a build every tick.
+// statusUpdate is what the runner persists about a build every tick. It
+// carries no position: only the worker's batch transaction writes a
+// checkpoint.
 type statusUpdate struct {
 	id         int64
-	position   events.Position
 	head       events.Position
 	lagEvents  uint64
 	lagSeconds float64
@@ -431,31 +498,21 @@ func (d *DB) persistStatus(ctx context.Context, ups []statusUpdate) error {
 	if len(ups) == 0 {
 		return nil
 	}
-	tx, err := d.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("projections: persist status: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
-	now := ms(time.Now())
-	for _, u := range ups {
-		pos, err := posToDB(u.position)
-		if err != nil {
-			return err
+	now := ms(d.now())
+	return d.write(ctx, "persist status", func(tx *sql.Tx) error {
+		for _, u := range ups {
+			head, err := posToDB(u.head)
+			if err != nil {
+				return err
+			}
+			lag := int64(min(u.lagEvents, math.MaxInt64))
+			if _, err := tx.ExecContext(ctx, `
+				UPDATE _projection_builds SET head = ?, lag_events = ?, lag_seconds = ?, rate = ?, updated_at = ?
+				WHERE id = ?`,
+				head, lag, u.lagSeconds, u.rate, now, u.id); err != nil {
+				return err
+			}
 		}
-		head, err := posToDB(u.head)
-		if err != nil {
-			return err
-		}
-		lag := int64(min(u.lagEvents, math.MaxInt64))
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE _projection_builds SET position = MAX(position, ?), head = ?, lag_events = ?, lag_seconds = ?,
-			       rate = ?, updated_at = ? WHERE id = ?`,
-			pos, head, lag, u.lagSeconds, u.rate, now, u.id); err != nil {
-			return fmt.Errorf("projections: persist status: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("projections: persist status: %w", err)
-	}
-	return nil
+		return nil
+	})
 }

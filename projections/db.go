@@ -22,6 +22,11 @@ type DB struct {
 	path string
 	w    *sql.DB
 	r    *sql.DB
+	now  func() time.Time
+	// owner is the lease owner id of the runner writing through this DB
+	// (empty for other processes): every catalog write and batch checks,
+	// inside its transaction, that this owner still holds the lease.
+	owner string
 }
 
 // OpenDB opens (creating if needed) the read-model database at path, in WAL
@@ -70,7 +75,7 @@ func OpenDB(ctx context.Context, path string) (*DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("projections: open read-model database: %w", err)
 	}
-	return &DB{path: path, w: w, r: r}, nil
+	return &DB{path: path, w: w, r: r, now: time.Now}, nil
 }
 
 // Path is the file the database was opened from.
@@ -86,7 +91,7 @@ func (d *DB) Close() error {
 
 const catalogSchema = `
 CREATE TABLE IF NOT EXISTS _projection_builds (
-	id             INTEGER PRIMARY KEY,
+	id             INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: stale writes cannot hit a new build
 	name           TEXT    NOT NULL,
 	version        INTEGER NOT NULL,
 	generation     INTEGER NOT NULL,

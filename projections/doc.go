@@ -44,7 +44,10 @@
 // Retry resumes it. Another process (the hanse CLI) asks a running server to
 // retry or rebuild through a request row in the read-model database that the
 // runner polls about once a second; a lease row tells whether a runner is
-// active, so the CLI can do the work itself when none is.
+// active, so the CLI can do the work itself when none is. Every write checks
+// the lease in its transaction and checkpoints are compare-and-set, so a
+// runner whose lease was taken over stops (ErrFenced) instead of applying
+// events a second time.
 //
 // This package imports only the standard library, events, database/sql and
 // prometheus/client_golang. The SQLite driver is registered by the caller

@@ -21,6 +21,11 @@ var (
 	ErrFailed = errors.New("projections: projection failed")
 	// ErrRunnerActive: another runner (process) holds the read-model lease.
 	ErrRunnerActive = errors.New("projections: another runner is active on this read-model database")
+	// ErrFenced: this runner stopped feeding its projections because another
+	// runner took over the read-model database (its lease) or moved a
+	// checkpoint under it. It reloads its builds from the catalog and goes
+	// on once it holds the lease again.
+	ErrFenced = errors.New("projections: fenced off by another runner")
 	// ErrClosed: the runner has been closed (or was never started).
 	ErrClosed = errors.New("projections: runner closed")
 	// ErrSetup: a projector's Setup failed or created tables outside its namespace.
@@ -73,12 +78,14 @@ func (e *DecodeError) Is(target error) bool { return target == ErrDecode }
 // ActiveRunnerError names the runner that holds the lease.
 type ActiveRunnerError struct {
 	Lease Lease
+	// Age is how old the lease's heartbeat was when it was checked.
+	Age time.Duration
 }
 
 // Error implements error.
 func (e *ActiveRunnerError) Error() string {
 	return fmt.Sprintf("projections: runner %s (pid %d on %s, heartbeat %s ago) is active on this read-model database",
-		e.Lease.Owner, e.Lease.PID, e.Lease.Host, time.Since(e.Lease.Heartbeat).Round(time.Millisecond))
+		e.Lease.Owner, e.Lease.PID, e.Lease.Host, e.Age.Round(time.Millisecond))
 }
 
 // Is makes errors.Is(err, ErrRunnerActive) true.

@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-var allStates = []State{StateCatchingUp, StateLive, StateRebuilding, StateFailed, StateFrozen, StateStopped}
+var allStates = []State{StateCatchingUp, StateLive, StateRebuilding, StateFailed, StateFrozen, StateStopped, StateFenced}
 
 // metrics are the runner's Prometheus collectors. Every series carries a
 // "projection" label; per-build gauges also a "role" label (live, pending).

@@ -50,7 +50,7 @@ func (d *DB) SubmitRequest(ctx context.Context, kind RequestKind, name string) (
 	}
 	res, err := d.w.ExecContext(ctx,
 		`INSERT INTO _projection_requests (name, kind, requested_at) VALUES (?, ?, ?)`,
-		name, string(kind), ms(time.Now()))
+		name, string(kind), ms(d.now()))
 	if err != nil {
 		return 0, fmt.Errorf("projections: submit %s request: %w", kind, err)
 	}

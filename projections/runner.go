@@ -32,6 +32,9 @@ type Options struct {
 	// LeaseTTL is how old another runner's lease heartbeat must be before
 	// this runner takes the lease over (default DefaultLeaseTTL).
 	LeaseTTL time.Duration
+	// Clock gives the times the runner records (catalog, lease, errors) and
+	// measures lag in seconds against (default time.Now).
+	Clock func() time.Time
 }
 
 func (o *Options) setDefaults() {
@@ -52,6 +55,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.LeaseTTL < 3*o.PollInterval {
 		o.LeaseTTL = 3 * o.PollInterval
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
 	}
 }
 
@@ -77,10 +83,16 @@ type Runner struct {
 	names []string
 	lease Lease
 
-	mu     sync.Mutex
-	state  int
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	mu        sync.Mutex
+	state     int
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeDone chan struct{} // closed when the first Close has finished
+	closeErr  error         // its result
+
+	// Test hooks (export_test.go); set before the runner is used.
+	onWait   func(name string)            // a WaitFor or WaitSettled call is about to block
+	onSwitch func(name string, err error) // a switch to a pending build was attempted
 }
 
 // New prepares a runner for projectors over store, with its read-model
@@ -95,14 +107,15 @@ func New(store events.Store, dbPath string, logger *slog.Logger, reg prometheus.
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Runner{store: store, log: logger, opts: opts, slots: map[string]*slot{}}
+	r := &Runner{store: store, log: logger, opts: opts, slots: map[string]*slot{}, closeDone: make(chan struct{})}
 	for _, p := range projectors {
 		if err := validateProjector(p); err != nil {
 			return nil, err
 		}
 		s := r.slots[p.Name()]
 		if s == nil {
-			s = &slot{r: r, name: p.Name(), versions: map[int]Projector{}, cmds: make(chan slotCmd, 16), notify: make(chan struct{})}
+			s = &slot{r: r, name: p.Name(), versions: map[int]Projector{}, cmds: make(chan slotCmd, 16),
+				notify: make(chan struct{}), exited: make(chan struct{})}
 			r.slots[p.Name()] = s
 			r.names = append(r.names, p.Name())
 		}
@@ -125,13 +138,16 @@ func New(store events.Store, dbPath string, logger *slog.Logger, reg prometheus.
 		m.unregister()
 		return nil, err
 	}
-	r.db = db
 	host, _ := os.Hostname()
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	r.lease = Lease{Owner: hex.EncodeToString(id[:]), PID: os.Getpid(), Host: host}
+	db.now, db.owner = opts.Clock, r.lease.Owner
+	r.db = db
 	return r, nil
 }
+
+func (r *Runner) now() time.Time { return r.opts.Clock() }
 
 // DB is the runner's read-model database; DB().Reader() is the pool that
 // read-model queries use.
@@ -151,7 +167,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	if r.state != runnerNew {
 		return fmt.Errorf("projections: Start: %w", ErrClosed)
 	}
-	r.lease.StartedAt = time.Now()
+	r.lease.StartedAt = r.now()
 	if err := r.db.acquireLease(ctx, r.lease, r.opts.LeaseTTL); err != nil {
 		return err
 	}
@@ -161,7 +177,10 @@ func (r *Runner) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	for _, name := range r.names {
-		if err := r.slots[name].init(ctx, runCtx); err != nil {
+		r.slots[name].runCtx = runCtx
+	}
+	for _, name := range r.names {
+		if err := r.slots[name].init(ctx); err != nil {
 			cancel()
 			for _, n := range r.names {
 				r.slots[n].stopAll()
@@ -177,6 +196,7 @@ func (r *Runner) Start(ctx context.Context) error {
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
+			defer close(s.exited)
 			s.run(runCtx)
 		}()
 	}
@@ -190,18 +210,27 @@ func (r *Runner) Start(ctx context.Context) error {
 }
 
 // Close stops every projector at its last committed batch, persists
-// positions and status, releases the lease and closes the read-model
-// database. Waiters of WaitFor get ErrClosed.
+// status, releases the lease and closes the read-model database. Waiters of
+// WaitFor get ErrClosed. A concurrent or later Close waits for the first
+// and returns its result. A runner fenced off by another one leaves the
+// catalog to that runner.
 func (r *Runner) Close() error {
 	r.mu.Lock()
 	prev := r.state
 	r.state = runnerClosed
 	r.mu.Unlock()
 	if prev == runnerClosed {
-		return nil
+		<-r.closeDone
+		return r.closeErr
 	}
+	r.closeErr = r.close(prev == runnerStarted)
+	close(r.closeDone)
+	return r.closeErr
+}
+
+func (r *Runner) close(started bool) error {
 	var errs []error
-	if prev == runnerStarted {
+	if started {
 		r.cancel()
 		r.wg.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -210,10 +239,16 @@ func (r *Runner) Close() error {
 		if err != nil {
 			head = 0
 		}
-		ups := r.sample(ctx, head, false)
-		errs = append(errs, r.db.persistStatus(ctx, ups))
+		stopErrs := []error{r.db.persistStatus(ctx, r.sample(ctx, head, false))}
 		for _, name := range r.names {
-			errs = append(errs, r.slots[name].markStopped(ctx))
+			stopErrs = append(stopErrs, r.slots[name].markStopped(ctx))
+		}
+		for _, err := range stopErrs {
+			if errors.Is(err, ErrFenced) {
+				r.log.Warn("projections: closing without recording state: another runner owns the read-model database", "err", err)
+				break
+			}
+			errs = append(errs, err)
 		}
 		errs = append(errs, r.db.releaseLease(ctx, r.lease.Owner))
 	}
@@ -266,6 +301,11 @@ func (r *Runner) WaitFor(ctx context.Context, name string, pos events.Position) 
 			s.mu.Unlock()
 			return nil
 		}
+		if s.fenceErr != nil {
+			err := s.fenceErr
+			s.mu.Unlock()
+			return err
+		}
 		if b != nil && b.state == StateFailed && b.lastErr != nil {
 			err := b.failureError(name)
 			s.mu.Unlock()
@@ -273,6 +313,9 @@ func (r *Runner) WaitFor(ctx context.Context, name string, pos events.Position) 
 		}
 		ch := s.notify
 		s.mu.Unlock()
+		if r.onWait != nil {
+			r.onWait(name)
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -295,6 +338,11 @@ func (r *Runner) WaitSettled(ctx context.Context, name string) error {
 			s.mu.Unlock()
 			return ErrClosed
 		}
+		if s.fenceErr != nil {
+			err := s.fenceErr
+			s.mu.Unlock()
+			return err
+		}
 		for _, b := range []*build{s.pending, s.live} {
 			if b != nil && b.state == StateFailed {
 				err := b.failureError(name)
@@ -308,6 +356,9 @@ func (r *Runner) WaitSettled(ctx context.Context, name string) error {
 		}
 		ch := s.notify
 		s.mu.Unlock()
+		if r.onWait != nil {
+			r.onWait(name)
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -344,12 +395,21 @@ func (r *Runner) command(ctx context.Context, name string, kind cmdKind) error {
 	reply := make(chan error, 1)
 	select {
 	case s.cmds <- slotCmd{kind: kind, reply: reply}:
+	case <-s.exited:
+		return ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	select {
 	case err := <-reply:
 		return err
+	case <-s.exited: // the command may sit in s.cmds forever
+		select {
+		case err := <-reply:
+			return err
+		default:
+			return ErrClosed
+		}
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -398,12 +458,24 @@ func (r *Runner) tick(ctx context.Context) {
 		return
 	case err != nil:
 		r.log.Warn("projections: renew lease", "err", err)
+		return
 	case !ok:
-		r.log.Error("projections: another runner took over the read-model lease; re-acquiring")
 		if err := r.db.acquireLease(ctx, r.lease, r.opts.LeaseTTL); err != nil {
-			r.log.Error("projections: re-acquire lease", "err", err)
+			var are *ActiveRunnerError
+			if errors.As(err, &are) {
+				r.fenceAll(fmt.Errorf("%w: %w", ErrFenced, err))
+			} else if ctx.Err() == nil {
+				r.log.Warn("projections: re-acquire lease", "err", err)
+			}
+			return
+		}
+		// The catalog may have changed while another runner held the lease.
+		r.fenceAll(fmt.Errorf("%w: the read-model lease was lost and taken back; reloading the builds", ErrFenced))
+		if err := r.db.releaseUnfinishedRequests(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("projections: release requests", "err", err)
 		}
 	}
+	r.resumeFenced(ctx)
 	head, err := r.store.Head(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -446,10 +518,14 @@ func (r *Runner) tick(ctx context.Context) {
 // recomputed over the time since the previous sample.
 func (r *Runner) sample(ctx context.Context, head events.Position, updateRate bool) []statusUpdate {
 	var ups []statusUpdate
-	now := time.Now()
+	now := r.now()
 	for _, name := range r.names {
 		s := r.slots[name]
 		s.mu.Lock()
+		if s.fence != nil {
+			s.mu.Unlock()
+			continue
+		}
 		type snap struct {
 			b     *build
 			pos   events.Position
@@ -480,11 +556,44 @@ func (r *Runner) sample(ctx context.Context, head events.Position, updateRate bo
 			r.m.lagSeconds.WithLabelValues(name, string(sn.role)).Set(lagSeconds)
 			r.m.rate.WithLabelValues(name, string(sn.role)).Set(sn.rate)
 			r.m.setState(name, sn.role, sn.state)
-			ups = append(ups, statusUpdate{id: sn.b.id, position: sn.pos, head: head,
+			ups = append(ups, statusUpdate{id: sn.b.id, head: head,
 				lagEvents: lagEvents, lagSeconds: lagSeconds, rate: sn.rate})
 		}
 	}
 	return ups
+}
+
+// fenceAll stops feeding every projection because of err (matching
+// ErrFenced); see slot.fenceOff.
+func (r *Runner) fenceAll(err error) {
+	n := 0
+	for _, name := range r.names {
+		if r.slots[name].fenceOff(err) {
+			n++
+		}
+	}
+	if n > 0 {
+		r.log.Error("projections: stopped feeding the read models", "err", err)
+	}
+}
+
+// resumeFenced asks every fenced slot to reload its builds from the
+// catalog; the caller holds the lease.
+func (r *Runner) resumeFenced(ctx context.Context) {
+	for _, name := range r.names {
+		s := r.slots[name]
+		s.mu.Lock()
+		fenced := s.fence != nil
+		s.mu.Unlock()
+		if !fenced {
+			continue
+		}
+		select {
+		case s.cmds <- slotCmd{kind: cmdResume}:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 func (r *Runner) lag(ctx context.Context, head, pos events.Position, now time.Time) (uint64, float64) {

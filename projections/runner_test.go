@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hanse-network/hanse/events"
+	"github.com/hanse-network/hanse/events/sqlite"
 	"github.com/hanse-network/hanse/projections"
 )
 
@@ -45,10 +47,35 @@ func TestCatchUpThenLiveAndReadYourWrites(t *testing.T) {
 	}
 }
 
+// awaitBlocked waits until a WaitFor or WaitSettled call reports (through
+// the OnWait hook) that it is about to block.
+func awaitBlocked(t testing.TB, blocked <-chan string, name string) {
+	t.Helper()
+	select {
+	case got := <-blocked:
+		if got != name {
+			t.Fatalf("a waiter of %q blocked, want %q", got, name)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no waiter of %q blocked", name)
+	}
+}
+
 func TestWaitForBoundsAndErrors(t *testing.T) {
 	dir := t.TempDir()
 	store := openStore(t, dir)
-	r := startRunner(t, store, filepath.Join(dir, "read.db"), newLedger())
+	r := newRunner(t, store, filepath.Join(dir, "read.db"), newLedger())
+	blocked := make(chan string, 64)
+	projections.OnWait(r, func(name string) {
+		select {
+		case blocked <- name:
+		default:
+		}
+	})
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := r.WaitFor(ctx, "ledger", 1); !errors.Is(err, context.DeadlineExceeded) {
@@ -60,21 +87,115 @@ func TestWaitForBoundsAndErrors(t *testing.T) {
 	if err := r.WaitFor(context.Background(), "ledger", 0); err != nil {
 		t.Fatalf("WaitFor(0) = %v", err)
 	}
+	for len(blocked) > 0 {
+		<-blocked
+	}
 	// A waiter blocked on a future position is woken by the commit.
 	done := make(chan error, 1)
 	go func() { done <- r.WaitFor(waitCtx(t), "ledger", 3) }()
+	awaitBlocked(t, blocked, "ledger")
 	appendEvents(t, store, 0, 3, 1, nil)
 	if err := <-done; err != nil {
 		t.Fatalf("WaitFor woken = %v", err)
 	}
-	// Close wakes waiters with ErrClosed.
+	for len(blocked) > 0 {
+		<-blocked
+	}
+	// Close wakes blocked waiters with ErrClosed.
 	go func() { done <- r.WaitFor(context.Background(), "ledger", 1000) }()
-	time.Sleep(20 * time.Millisecond)
+	awaitBlocked(t, blocked, "ledger")
 	if err := r.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 	if err := <-done; !errors.Is(err, projections.ErrClosed) {
 		t.Fatalf("WaitFor after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestConcurrentCloseWaitsForTheFirst: every Close returns only once the
+// runner is closed, with the first Close's result.
+func TestConcurrentCloseWaitsForTheFirst(t *testing.T) {
+	dir := t.TempDir()
+	store := openStore(t, dir)
+	head := appendEvents(t, store, 0, 20, 3, nil)
+	r := startRunner(t, store, filepath.Join(dir, "read.db"), newLedger())
+	if err := r.WaitFor(waitCtx(t), "ledger", head); err != nil {
+		t.Fatal(err)
+	}
+	const closers = 4
+	errs := make(chan error, closers)
+	for range closers {
+		go func() {
+			err := r.Close()
+			if err == nil && r.DB().Reader().Ping() == nil {
+				err = errors.New("Close returned while the read-model database was still open")
+			}
+			errs <- err
+		}()
+	}
+	for range closers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Close(); err != nil {
+		t.Fatalf("Close after Close = %v", err)
+	}
+	if err := r.Rebuild(context.Background(), "ledger"); !errors.Is(err, projections.ErrClosed) {
+		t.Fatalf("Rebuild after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestClockIsInjected: recorded times and lag in seconds come from
+// Options.Clock.
+func TestClockIsInjected(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	store, err := sqlite.Open(filepath.Join(dir, "events.db"), sqlite.Options{Logger: quiet, Clock: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	appendEvents(t, store, 0, 5, 1, nil)
+	bad := appendEvents(t, store, 5, 1, 1, func(int) string { return "test.poison" })
+	l := newLedger()
+	l.setFail(func(e events.Envelope) error {
+		if e.Type == "test.poison" {
+			return errBoom
+		}
+		return nil
+	})
+	now := t0.Add(90 * time.Second)
+	r := startRunnerOpts(t, store, filepath.Join(dir, "read.db"),
+		projections.Options{PollInterval: 20 * time.Millisecond, Clock: func() time.Time { return now }}, l)
+	ctx := waitCtx(t)
+	if err := r.WaitFor(ctx, "ledger", bad); !errors.Is(err, projections.ErrFailed) {
+		t.Fatalf("WaitFor = %v, want ErrFailed", err)
+	}
+	check := func(src string, st projections.Status) bool {
+		t.Helper()
+		ok := st.LagSeconds == 90 && st.LagEvents == 1 && st.CreatedAt.Equal(now) &&
+			st.LastError != nil && st.LastError.At.Equal(now)
+		if ok && src == "catalog" {
+			ok = st.UpdatedAt.Equal(now)
+		}
+		return ok
+	}
+	if st := statusOf(t, r, "ledger", projections.RoleLive); !check("runner", st) {
+		t.Fatalf("Status = %+v (%+v), want lag 90s and times at %v", st, st.LastError, now)
+	}
+	var last projections.Status
+	eventually(t, "catalog status at the injected time", func() bool {
+		sts, err := projections.Statuses(ctx, r.DB().Reader())
+		if err != nil || len(sts) != 1 {
+			return false
+		}
+		last = sts[0]
+		return check("catalog", last)
+	})
+	lease, _, err := projections.ActiveLease(ctx, r.DB().Reader(), 0)
+	if err != nil || !lease.Heartbeat.Equal(now) || !lease.StartedAt.Equal(now) {
+		t.Fatalf("lease = %+v (%v), want heartbeat and start at %v", lease, err, now)
 	}
 }
 
@@ -146,11 +267,10 @@ func TestSkipsUndeclaredTypes(t *testing.T) {
 			t.Fatalf("unexpected row %s", row)
 		}
 	}
-	// The checkpoint covers skipped events too (persisted by the sampler).
-	eventually(t, "checkpoint persisted past skipped events", func() bool {
-		sts, err := projections.Statuses(context.Background(), r.DB().Reader())
-		return err == nil && len(sts) == 1 && sts[0].Position == head
-	})
+	// The checkpoint covers skipped events too (committed by the worker).
+	if sts, err := projections.Statuses(context.Background(), r.DB().Reader()); err != nil || len(sts) != 1 || sts[0].Position != head {
+		t.Fatalf("catalog = %+v (%v), want the checkpoint at %d", sts, err, head)
+	}
 }
 
 func splitType(row string) string {

@@ -48,6 +48,7 @@ const (
 	evCaughtUp
 	evFailed
 	evRecovered
+	cmdResume // reload the builds from the catalog after a fence
 )
 
 type slotCmd struct {
@@ -68,13 +69,24 @@ type slot struct {
 	versions map[int]Projector
 	target   Projector
 	cmds     chan slotCmd
-	runCtx   context.Context
+	runCtx   context.Context // set by Start
+	exited   chan struct{}   // closed when run has returned
 
 	mu      sync.Mutex
 	live    *build
 	pending *build
 	notify  chan struct{} // closed and replaced on every change waiters care about
 	closed  bool
+	// feedCtx is the parent of the workers' contexts; fenceOff cancels it.
+	feedCtx    context.Context
+	feedCancel context.CancelFunc
+	// fence (with fenceErr, matching ErrFenced) is set while this runner
+	// does not feed the builds because another runner took over.
+	fence    *ErrorInfo
+	fenceErr error
+	// switchAt is the old live build's checkpoint that the pending build
+	// must reach before the switch is tried again (0: none).
+	switchAt events.Position
 }
 
 func (s *slot) broadcastLocked() {
@@ -98,9 +110,12 @@ func (s *slot) newBuild(row buildRow) *build {
 }
 
 // init loads the projection's builds from the catalog, creates the missing
-// ones and starts their workers.
-func (s *slot) init(ctx, runCtx context.Context) error {
-	s.runCtx = runCtx
+// ones and starts their workers (at Start, and to resume after a fence).
+func (s *slot) init(ctx context.Context) error {
+	s.mu.Lock()
+	s.feedCtx, s.feedCancel = context.WithCancel(s.runCtx)
+	s.switchAt = 0
+	s.mu.Unlock()
 	db := s.r.db
 	rows, err := db.loadBuilds(ctx, s.name)
 	if err != nil {
@@ -126,7 +141,8 @@ func (s *slot) init(ctx, runCtx context.Context) error {
 		pendRow = nil
 	}
 	if liveRow == nil && pendRow != nil {
-		if err := db.switchLive(ctx, 0, pendRow.id, pendRow.requestID, "rebuilt (no previous live build)"); err != nil {
+		result := func(events.Position) string { return "rebuilt (no previous live build)" }
+		if _, err := db.switchLive(ctx, 0, pendRow.id, pendRow.requestID, result); err != nil {
 			return err
 		}
 		pendRow.role, pendRow.requestID = RoleLive, 0
@@ -163,7 +179,11 @@ func (s *slot) init(ctx, runCtx context.Context) error {
 	}
 	s.mu.Lock()
 	s.live, s.pending = live, pending
+	s.broadcastLocked()
 	s.mu.Unlock()
+	if pending == nil {
+		s.r.m.forget(s.name, RolePending)
+	}
 	for _, b := range []*build{live, pending} {
 		if b == nil {
 			continue
@@ -181,7 +201,9 @@ func (s *slot) init(ctx, runCtx context.Context) error {
 }
 
 func (s *slot) startWorker(b *build) {
-	ctx, cancel := context.WithCancel(s.runCtx)
+	s.mu.Lock()
+	ctx, cancel := context.WithCancel(s.feedCtx)
+	s.mu.Unlock()
 	b.cancel, b.done = cancel, make(chan struct{})
 	go s.work(ctx, b)
 }
@@ -251,6 +273,21 @@ func (s *slot) finish(ctx context.Context, id int64, ok bool, result string) {
 }
 
 func (s *slot) handle(ctx context.Context, c slotCmd) {
+	if c.kind == cmdResume {
+		s.resume(ctx)
+		return
+	}
+	s.mu.Lock()
+	fenceErr := s.fenceErr
+	s.mu.Unlock()
+	if fenceErr != nil {
+		// Reports of the stopped workers are stale: resuming reloads the catalog.
+		if c.kind == cmdRebuild || c.kind == cmdRetry {
+			s.finish(ctx, c.requestID, false, fenceErr.Error())
+			s.reply(c, fenceErr)
+		}
+		return
+	}
 	switch c.kind {
 	case cmdRebuild:
 		s.reply(c, s.rebuild(ctx, c.requestID))
@@ -261,12 +298,106 @@ func (s *slot) handle(ctx context.Context, c slotCmd) {
 	case evFailed:
 		s.failed(ctx, c.build, c.failure)
 	case evRecovered:
+		if !s.current(c.build) {
+			return
+		}
 		s.mu.Lock()
 		pos := c.build.position
 		s.mu.Unlock()
 		for _, id := range c.requestIDs {
 			s.finish(ctx, id, true, fmt.Sprintf("resumed: %s applied the failing event, now at position %d", s.name, pos))
 		}
+	}
+}
+
+// fenceOff stops feeding the slot's builds because of err (matching
+// ErrFenced): the workers' context is cancelled at once, waiters get err and
+// Status reports state fenced. It reports whether the slot was fed until now.
+func (s *slot) fenceOff(err error) bool {
+	info := &ErrorInfo{Message: err.Error(), At: s.r.now().UTC()}
+	s.mu.Lock()
+	if s.closed || s.feedCancel == nil || s.fence != nil && s.feedCtx.Err() != nil {
+		s.mu.Unlock()
+		return false
+	}
+	s.fence, s.fenceErr = info, err
+	s.feedCancel()
+	s.switchAt = 0
+	var roles []Role
+	for _, b := range []*build{s.live, s.pending} {
+		if b != nil {
+			roles = append(roles, b.role)
+		}
+	}
+	s.broadcastLocked()
+	s.mu.Unlock()
+	for _, role := range roles {
+		s.r.m.setState(s.name, role, StateFenced)
+	}
+	return true
+}
+
+// resume reloads the builds of a fenced slot from the catalog and feeds
+// them again; the runner holds the lease again. On failure the slot stays
+// fenced and the next poll tries again.
+func (s *slot) resume(ctx context.Context) {
+	s.mu.Lock()
+	fenced := s.fence != nil
+	s.mu.Unlock()
+	if !fenced {
+		return
+	}
+	s.stopAll()
+	err := s.init(ctx)
+	s.mu.Lock()
+	if err == nil && s.feedCtx.Err() != nil {
+		err = s.fenceErr // fenced again meanwhile
+	}
+	if err == nil {
+		s.fence, s.fenceErr = nil, nil
+		s.broadcastLocked()
+	} else {
+		s.feedCancel()
+	}
+	s.mu.Unlock()
+	if err != nil {
+		if ctx.Err() == nil {
+			s.r.log.Warn("projections: resume failed; retrying at the next poll", "projection", s.name, "err", err)
+		}
+		s.stopAll()
+		return
+	}
+	s.r.log.Info("projections: resumed from the catalog", "projection", s.name)
+}
+
+// fenceOnErr fences the runner when err says another runner took over.
+func (s *slot) fenceOnErr(err error) bool {
+	if errors.Is(err, ErrFenced) {
+		s.r.fenceAll(err)
+		return true
+	}
+	return false
+}
+
+// writeFailed handles the error of a catalog write that the slot goes on
+// without: another runner taking over fences the runner; others are logged.
+func (s *slot) writeFailed(ctx context.Context, what string, err error) {
+	if err == nil || ctx.Err() != nil || s.fenceOnErr(err) {
+		return
+	}
+	s.r.log.Warn("projections: "+what, "projection", s.name, "err", err)
+}
+
+// feedLive restarts the live build's worker if it was stopped for a switch
+// that is not going to happen (the pending build failed or was replaced).
+func (s *slot) feedLive() {
+	s.mu.Lock()
+	live := s.live
+	ok := live != nil && live.proj != nil && live.state != StateFailed
+	s.switchAt = 0
+	s.mu.Unlock()
+	if ok && !s.workerRunning(live) {
+		s.startWorker(live)
 	}
 }
 
@@ -283,6 +414,7 @@ func (s *slot) rebuild(ctx context.Context, requestID int64) error {
 	if old != nil {
 		s.stopWorker(old)
 		if err := s.r.db.dropBuild(ctx, old.id); err != nil {
+			s.fenceOnErr(err)
 			s.finish(ctx, requestID, false, err.Error())
 			return err
 		}
@@ -297,9 +429,11 @@ func (s *slot) rebuild(ctx context.Context, requestID int64) error {
 		for _, id := range reqs {
 			s.finish(ctx, id, false, superseded)
 		}
+		s.feedLive()
 	}
 	row, err := s.r.db.createBuild(ctx, s.target, RolePending, StateRebuilding, requestID)
 	if err != nil {
+		s.fenceOnErr(err)
 		s.finish(ctx, requestID, false, err.Error())
 		return err
 	}
@@ -345,6 +479,9 @@ func (s *slot) retry(ctx context.Context, requestID int64) error {
 	}
 	for _, b := range resumed {
 		if err := s.r.db.setState(ctx, b.id, b.state, nil); err != nil {
+			if s.fenceOnErr(err) {
+				return err
+			}
 			s.r.log.Warn("projections: record state", "projection", s.name, "err", err)
 		}
 		s.r.m.setState(s.name, b.role, b.state)
@@ -365,9 +502,7 @@ func (s *slot) caughtUp(ctx context.Context, b *build) {
 	s.mu.Unlock()
 	switch {
 	case transitioned:
-		if err := s.r.db.setState(ctx, b.id, StateLive, nil); err != nil && ctx.Err() == nil {
-			s.r.log.Warn("projections: record state", "projection", s.name, "err", err)
-		}
+		s.writeFailed(ctx, "record state", s.r.db.setState(ctx, b.id, StateLive, nil))
 		s.r.m.setState(s.name, RoleLive, StateLive)
 		s.r.log.Info("projections: caught up", "projection", s.name, "build", b.tables.String())
 	case b == pending:
@@ -376,22 +511,47 @@ func (s *slot) caughtUp(ctx context.Context, b *build) {
 }
 
 // switchTo makes the caught-up pending build live and drops the old one.
+// The old live build's worker is stopped first; the catalog switch is
+// refused while the pending build is behind the old build's final
+// checkpoint, and tried again once the pending build has reached it.
 func (s *slot) switchTo(ctx context.Context, b *build) {
 	s.mu.Lock()
 	old := s.live
 	requestID := b.requestID
-	pos := b.position
 	s.mu.Unlock()
 	s.stopWorker(old)
 	var oldID int64
 	if old != nil {
 		oldID = old.id
 	}
-	result := fmt.Sprintf("rebuilt %s, live at position %d", b.tables.String(), pos)
-	if err := s.r.db.switchLive(ctx, oldID, b.id, requestID, result); err != nil {
-		if ctx.Err() != nil {
-			return
+	result := func(pos events.Position) string {
+		return fmt.Sprintf("rebuilt %s, live at position %d", b.tables.String(), pos)
+	}
+	pos, err := s.r.db.switchLive(ctx, oldID, b.id, requestID, result)
+	if s.r.onSwitch != nil {
+		s.r.onSwitch(s.name, err)
+	}
+	var behind *switchBehindError
+	switch {
+	case err == nil:
+	case errors.As(err, &behind):
+		// The old build stays stopped at behind.live, a few events ahead.
+		s.mu.Lock()
+		ready := b.position >= behind.live
+		if !ready {
+			s.switchAt = behind.live
 		}
+		s.mu.Unlock()
+		if ready {
+			go s.send(s.runCtx, slotCmd{kind: evCaughtUp, build: b})
+		}
+		return
+	case errors.Is(err, ErrFenced):
+		s.r.fenceAll(err)
+		return
+	case ctx.Err() != nil:
+		return
+	default:
 		s.r.log.Error("projections: switch to new build failed; retrying shortly", "projection", s.name, "err", err)
 		if old != nil && old.proj != nil {
 			s.startWorker(old)
@@ -399,10 +559,11 @@ func (s *slot) switchTo(ctx context.Context, b *build) {
 		time.AfterFunc(time.Second, func() { s.send(ctx, slotCmd{kind: evCaughtUp, build: b}) })
 		return
 	}
-	now := time.Now().UTC()
+	now := s.r.now().UTC()
 	s.mu.Lock()
-	s.live, s.pending = b, nil
+	s.live, s.pending, s.switchAt = b, nil, 0
 	b.role, b.state, b.liveAt, b.requestID = RoleLive, StateLive, now, 0
+	b.position = max(b.position, pos) // the worker's next advance is at least pos
 	b.prevAt = time.Time{}
 	var oldReqs []int64
 	if old != nil {
@@ -420,7 +581,7 @@ func (s *slot) switchTo(ctx context.Context, b *build) {
 }
 
 func (s *slot) failed(ctx context.Context, b *build, ee *EventError) {
-	info := &ErrorInfo{Position: ee.Position, Type: ee.Type, StreamID: ee.StreamID, Message: ee.Err.Error(), At: time.Now().UTC()}
+	info := &ErrorInfo{Position: ee.Position, Type: ee.Type, StreamID: ee.StreamID, Message: ee.Err.Error(), At: s.r.now().UTC()}
 	if !s.current(b) {
 		return
 	}
@@ -436,9 +597,10 @@ func (s *slot) failed(ctx context.Context, b *build, ee *EventError) {
 	role := b.role
 	s.broadcastLocked()
 	s.mu.Unlock()
-	if err := s.r.db.setState(ctx, b.id, StateFailed, info); err != nil && ctx.Err() == nil {
-		s.r.log.Warn("projections: record failure", "projection", s.name, "err", err)
+	if role == RolePending {
+		s.feedLive() // in case it was stopped for the switch
 	}
+	s.writeFailed(ctx, "record failure", s.r.db.setState(ctx, b.id, StateFailed, info))
 	s.r.m.setState(s.name, role, StateFailed)
 	s.r.m.failures.WithLabelValues(s.name).Inc()
 	s.r.log.Error("projections: projection stopped on an event", "projection", s.name, "build", b.tables.String(),
@@ -471,19 +633,24 @@ func (s *slot) markStopped(ctx context.Context) error {
 
 // statuses reports the slot's builds, sampled now.
 func (s *slot) statuses(ctx context.Context, head events.Position) []Status {
-	now := time.Now()
+	now := s.r.now()
 	s.mu.Lock()
 	var out []Status
 	for _, b := range []*build{s.live, s.pending} {
 		if b == nil {
 			continue
 		}
-		st := Status{Name: s.name, Version: b.tables.version, Generation: b.tables.generation, Role: b.role,
+		st := Status{ID: b.id, Name: s.name, Version: b.tables.version, Generation: b.tables.generation, Role: b.role,
 			State: b.state, Position: b.position, Head: head, Rate: b.rate, CreatedAt: b.createdAt,
 			LiveAt: b.liveAt, UpdatedAt: now.UTC()}
 		if b.lastErr != nil {
 			e := *b.lastErr
 			st.LastError = &e
+		}
+		if s.fence != nil {
+			e := *s.fence
+			e.Position = b.position
+			st.State, st.LastError = StateFenced, &e
 		}
 		out = append(out, st)
 	}

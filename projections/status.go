@@ -28,6 +28,11 @@ const (
 	StateFrozen State = "frozen"
 	// StateStopped: no runner is feeding the build (the runner was closed).
 	StateStopped State = "stopped"
+	// StateFenced (reported by Runner.Status only): another runner took over
+	// the read-model database, so this runner stopped feeding the build;
+	// LastError says why. It resumes from the catalog once it holds the
+	// lease again.
+	StateFenced State = "fenced"
 )
 
 // Role tells whether a build is the one queries read.
@@ -42,7 +47,8 @@ const (
 	RolePending Role = "pending"
 )
 
-// ErrorInfo describes the event a build failed on.
+// ErrorInfo describes the event a build failed on or, in state fenced, why
+// the runner stopped feeding it (Position is then the build's checkpoint).
 type ErrorInfo struct {
 	Position events.Position `json:"position"`
 	Type     string          `json:"type"`
@@ -53,6 +59,8 @@ type ErrorInfo struct {
 
 // Status is the health of one build of a projection.
 type Status struct {
+	// ID identifies the build in the catalog; ids are never reused.
+	ID         int64           `json:"id"`
 	Name       string          `json:"name"`
 	Version    int             `json:"version"`
 	Generation int             `json:"generation"`
@@ -80,7 +88,7 @@ type Status struct {
 // (about a second), see Lease.
 func Statuses(ctx context.Context, db *sql.DB) ([]Status, error) {
 	rows, err := db.QueryContext(ctx, `
-		SELECT name, version, generation, role, state, position, head, lag_events, lag_seconds, rate,
+		SELECT id, name, version, generation, role, state, position, head, lag_events, lag_seconds, rate,
 		       error_position, error_type, error_stream, error_text, error_at, created_at, live_at, updated_at
 		FROM _projection_builds ORDER BY name, role = 'pending', id`)
 	if err != nil {
@@ -97,7 +105,7 @@ func Statuses(ctx context.Context, db *sql.DB) ([]Status, error) {
 			liveAt                      sql.NullInt64
 			errType, errStream, errText sql.NullString
 		)
-		if err := rows.Scan(&s.Name, &s.Version, &s.Generation, &role, &state, &pos, &head, &lag,
+		if err := rows.Scan(&s.ID, &s.Name, &s.Version, &s.Generation, &role, &state, &pos, &head, &lag,
 			&s.LagSeconds, &s.Rate, &errPos, &errType, &errStream, &errText, &errAt, &created, &liveAt, &upd); err != nil {
 			return nil, fmt.Errorf("projections: read catalog: %w", err)
 		}

@@ -17,9 +17,6 @@ type applyError struct{ err error }
 func (e *applyError) Error() string { return e.err.Error() }
 func (e *applyError) Unwrap() error { return e.err }
 
-// errBuildGone: the build's catalog row disappeared (it was dropped).
-var errBuildGone = errors.New("projections: build no longer exists")
-
 type readResult struct {
 	evs []events.Envelope
 	err error
@@ -43,7 +40,8 @@ func (s *slot) work(ctx context.Context, b *build) {
 		case errors.As(err, &ee):
 			s.send(ctx, slotCmd{kind: evFailed, build: b, failure: ee})
 			return
-		case errors.Is(err, errBuildGone):
+		case errors.Is(err, ErrFenced):
+			s.r.fenceAll(err)
 			return
 		}
 		s.mu.Lock()
@@ -152,7 +150,7 @@ func (s *slot) feed(ctx context.Context, b *build) error {
 		if len(evs) == 0 {
 			continue
 		}
-		if err := s.apply(ctx, b, evs, &handled); err != nil {
+		if err := s.apply(ctx, b, pos, evs, &handled); err != nil {
 			return err
 		}
 		pos = evs[len(evs)-1].Position
@@ -167,10 +165,12 @@ func (s *slot) feed(ctx context.Context, b *build) error {
 	}
 }
 
-// apply applies one batch: the handled events and the checkpoint in one
-// transaction. When the projector fails, the batch is applied again one
-// event per transaction to find, and stop before, the failing event.
-func (s *slot) apply(ctx context.Context, b *build, evs []events.Envelope, buf *[]events.Envelope) error {
+// apply applies one batch read after checkpoint from: the handled events
+// and the new checkpoint in one transaction (a checkpoint-only transaction
+// when the projector handles none of them). When the projector fails, the
+// batch is applied again one event per transaction to find, and stop
+// before, the failing event.
+func (s *slot) apply(ctx context.Context, b *build, from events.Position, evs []events.Envelope, buf *[]events.Envelope) error {
 	handled := (*buf)[:0]
 	for _, e := range evs {
 		if b.proj.Handles(e.Type) {
@@ -179,15 +179,11 @@ func (s *slot) apply(ctx context.Context, b *build, evs []events.Envelope, buf *
 	}
 	*buf = handled[:0]
 	last := evs[len(evs)-1].Position
-	if len(handled) == 0 {
-		// Nothing to write: the checkpoint is persisted lazily (by the next
-		// batch or the status sampler); replaying skipped events is harmless.
-		s.advance(b, last, len(evs))
-		return nil
-	}
 	start := time.Now()
-	err := s.commit(ctx, b, handled, last)
-	s.r.m.batch.WithLabelValues(s.name).Observe(time.Since(start).Seconds())
+	err := s.commit(ctx, b, handled, from, last)
+	if len(handled) > 0 {
+		s.r.m.batch.WithLabelValues(s.name).Observe(time.Since(start).Seconds())
+	}
 	if err == nil {
 		s.advance(b, last, len(evs))
 		return nil
@@ -199,9 +195,10 @@ func (s *slot) apply(ctx context.Context, b *build, evs []events.Envelope, buf *
 	if !errors.As(err, &ae) {
 		return err
 	}
+	cp := from
 	for i := range handled {
 		e := handled[i]
-		if err := s.commit(ctx, b, handled[i:i+1], e.Position); err != nil {
+		if err := s.commit(ctx, b, handled[i:i+1], cp, e.Position); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -210,16 +207,29 @@ func (s *slot) apply(ctx context.Context, b *build, evs []events.Envelope, buf *
 			}
 			return err
 		}
-		s.advance(b, e.Position, 0)
+		cp = e.Position
+		s.advance(b, cp, 0)
+	}
+	if cp < last {
+		if err := s.commit(ctx, b, nil, cp, last); err != nil {
+			return err
+		}
 	}
 	s.r.log.Warn("projections: batch failed but each event applied alone", "projection", s.name, "err", ae.err)
 	s.advance(b, last, len(evs))
 	return nil
 }
 
-// commit runs Apply and stores the checkpoint in one transaction.
-func (s *slot) commit(ctx context.Context, b *build, batch []events.Envelope, checkpoint events.Position) (err error) {
-	cp, err := posToDB(checkpoint)
+// commit moves b's checkpoint from from to to and runs Apply on batch (if
+// any) in one transaction. The checkpoint is compare-and-set: if it is no
+// longer from, or the lease is no longer this runner's, another runner
+// took over and commit fails with an error matching ErrFenced.
+func (s *slot) commit(ctx context.Context, b *build, batch []events.Envelope, from, to events.Position) (err error) {
+	fromDB, err := posToDB(from)
+	if err != nil {
+		return err
+	}
+	toDB, err := posToDB(to)
 	if err != nil {
 		return err
 	}
@@ -232,17 +242,29 @@ func (s *slot) commit(ctx context.Context, b *build, batch []events.Envelope, ch
 			_ = tx.Rollback()
 		}
 	}()
-	if err := s.safeApply(ctx, tx, b, batch); err != nil {
-		return &applyError{err: err}
+	if err := s.r.db.checkLeaseTx(ctx, tx); err != nil {
+		return err
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE _projection_builds SET position = ? WHERE id = ?`, cp, b.id)
+	res, err := tx.ExecContext(ctx, `UPDATE _projection_builds SET position = ? WHERE id = ? AND position = ?`, toDB, b.id, fromDB)
 	if err != nil {
 		return fmt.Errorf("store checkpoint: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("store checkpoint: %w", err)
 	} else if n != 1 {
-		return errBuildGone
+		cur, ok, err := buildPosition(ctx, tx, b.id)
+		switch {
+		case err != nil:
+			return fmt.Errorf("store checkpoint: %w", err)
+		case !ok:
+			return fmt.Errorf("%w: build %s no longer exists in the catalog", ErrFenced, b.tables)
+		}
+		return fmt.Errorf("%w: another runner moved the checkpoint of %s from %d to %d", ErrFenced, b.tables, from, cur)
+	}
+	if len(batch) > 0 {
+		if err := s.safeApply(ctx, tx, b, batch); err != nil {
+			return &applyError{err: err}
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit batch: %w", err)
@@ -273,9 +295,16 @@ func (s *slot) advance(b *build, pos events.Position, processed int) {
 	if len(b.retryReqs) > 0 && b.lastErr != nil && pos >= b.lastErr.Position {
 		recovered, b.retryReqs = b.retryReqs, nil
 	}
+	switchNow := b == s.pending && s.switchAt != 0 && pos >= s.switchAt
+	if switchNow {
+		s.switchAt = 0
+	}
 	s.mu.Unlock()
 	if len(recovered) > 0 {
 		go s.send(s.runCtx, slotCmd{kind: evRecovered, build: b, requestIDs: recovered})
+	}
+	if switchNow { // reached the old live build's checkpoint: switch now
+		go s.send(s.runCtx, slotCmd{kind: evCaughtUp, build: b})
 	}
 	if processed > 0 {
 		s.r.m.events.WithLabelValues(s.name).Add(float64(processed))

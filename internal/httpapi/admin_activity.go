@@ -39,9 +39,10 @@ type AdminActivityPage struct {
 //
 // newest first (or oldest first from after= when before= is absent), at
 // most 200 items per page (default 50). Bad parameters get a 400 JSON
-// error, a feed not built yet a 503. It has no authentication of its own:
-// mount it only behind admin authorization (accounts come in a later
-// issue). Internal errors are logged with slog.Default.
+// error, a feed not built yet a 503. It checks no credentials itself: mount
+// it under AdminPrefix (Deps.Admin), where the router requires the
+// HANSE_ADMIN_TOKEN bearer token. Internal errors are logged with
+// slog.Default.
 func AdminActivityHandler(q activity.Reader) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

@@ -23,12 +23,12 @@ type given struct {
 	stream, typ, actor, corr string
 }
 
-// project appends evs (recorded at t0+1s, t0+2s, …; occurred one hour
-// earlier), runs the activity projection and returns its reader.
-func project(t *testing.T, evs []given) activity.Reader {
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// openStore opens an event store in dir that records events at t0+1s,
+// t0+2s, ….
+func openStore(t *testing.T, dir string) *sqlite.Store {
 	t.Helper()
-	dir := t.TempDir()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clock := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	store, err := sqlite.Open(filepath.Join(dir, "events.db"), sqlite.Options{Logger: quiet,
 		Clock: func() time.Time { clock = clock.Add(time.Second); return clock }})
@@ -36,29 +36,56 @@ func project(t *testing.T, evs []given) activity.Reader {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	ctx := context.Background()
+	return store
+}
+
+// appendAll appends evs, the i-th of them occurred at at(first+i) minus an
+// hour, and returns the last position.
+func appendAll(t *testing.T, store events.Store, first int, evs []given) events.Position {
+	t.Helper()
 	var head events.Position
 	for i, e := range evs {
-		res, err := store.Append(ctx, e.stream, events.Any, events.EventData{ID: events.NewUUID(), Type: e.typ, Data: []byte(`{}`),
-			Metadata: events.Metadata{Actor: e.actor, CorrelationID: e.corr, OccurredAt: at(i + 1).Add(-time.Hour)}})
+		res, err := store.Append(context.Background(), e.stream, events.Any, events.EventData{ID: events.NewUUID(), Type: e.typ, Data: []byte(`{}`),
+			Metadata: events.Metadata{Actor: e.actor, CorrelationID: e.corr, OccurredAt: at(first + i).Add(-time.Hour)}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		head = res.Position
 	}
-	r, err := projections.New(store, filepath.Join(dir, "read.db"), quiet, nil, projections.Options{}, activity.New())
+	return head
+}
+
+func startRunner(t *testing.T, store events.Store, dbPath string) *projections.Runner {
+	t.Helper()
+	r, err := projections.New(store, dbPath, quiet, nil, projections.Options{}, activity.New())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Start(ctx); err != nil {
+	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	return r
+}
+
+func waitFor(t *testing.T, r *projections.Runner, pos events.Position) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := r.WaitFor(wctx, activity.Name, head); err != nil {
+	if err := r.WaitFor(ctx, activity.Name, pos); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// project appends evs (recorded at t0+1s, t0+2s, …; occurred one hour
+// earlier), runs the activity projection and returns its reader.
+func project(t *testing.T, evs []given) activity.Reader {
+	t.Helper()
+	dir := t.TempDir()
+	store := openStore(t, dir)
+	head := appendAll(t, store, 1, evs)
+	r := startRunner(t, store, filepath.Join(dir, "read.db"))
+	waitFor(t, r, head)
 	return activity.NewReader(r.DB().Reader())
 }
 
@@ -187,5 +214,52 @@ func TestActivityNotLiveYet(t *testing.T) {
 	_, err = activity.NewReader(db.Reader()).List(context.Background(), activity.Filter{})
 	if !errors.Is(err, projections.ErrNotLive) {
 		t.Fatalf("List before any build = %v, want ErrNotLive", err)
+	}
+}
+
+// TestActivityRebuildIsDeterministic: the feed built incrementally while
+// events arrive, two blue/green rebuilds and a build from scratch in a fresh
+// database have one checksum.
+func TestActivityRebuildIsDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	store := openStore(t, dir)
+	r := startRunner(t, store, filepath.Join(dir, "read.db"))
+	var head events.Position
+	for chunk := 0; chunk < 6; chunk++ {
+		var evs []given
+		for i := chunk * 40; i < (chunk+1)*40; i++ {
+			f := feed[i%len(feed)]
+			evs = append(evs, given{f.stream, f.typ, f.actor, fmt.Sprintf("c-%d", i)})
+		}
+		head = appendAll(t, store, chunk*40+1, evs)
+		waitFor(t, r, head)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	incremental, err := r.Checksum(ctx, activity.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for gen := 1; gen <= 2; gen++ {
+		if err := r.Rebuild(ctx, activity.Name); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.WaitSettled(ctx, activity.Name); err != nil {
+			t.Fatal(err)
+		}
+		sts, err := r.Status(ctx)
+		if err != nil || len(sts) != 1 || sts[0].Generation != gen || sts[0].Position != head {
+			t.Fatalf("status after rebuild %d = %+v (%v)", gen, sts, err)
+		}
+		rebuilt, err := r.Checksum(ctx, activity.Name)
+		if err != nil || rebuilt != incremental {
+			t.Fatalf("checksum after rebuild %d = %s (%v), incremental %s", gen, rebuilt, err, incremental)
+		}
+	}
+	fresh := startRunner(t, store, filepath.Join(dir, "fresh.db"))
+	waitFor(t, fresh, head)
+	scratch, err := fresh.Checksum(ctx, activity.Name)
+	if err != nil || scratch != incremental {
+		t.Fatalf("from-scratch checksum = %s (%v), incremental %s", scratch, err, incremental)
 	}
 }
