@@ -24,15 +24,25 @@ func runVersion(_ context.Context, env *cliEnv, args []string) error {
 	return err
 }
 
+// releaseVersion is the version alone: the link-time version, else the
+// module version, else "devel". NodeInfo reports it.
+func releaseVersion() string {
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); ok && v == "" {
+		v = bi.Main.Version
+	}
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	return v
+}
+
 // versionString renders "hanse <version> (<go version>[, <vcs revision>])".
 func versionString() string {
-	v := version
+	v := releaseVersion()
 	var rev string
 	var dirty bool
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		if v == "" {
-			v = bi.Main.Version
-		}
 		for _, s := range bi.Settings {
 			switch s.Key {
 			case "vcs.revision":
@@ -41,9 +51,6 @@ func versionString() string {
 				dirty = s.Value == "true"
 			}
 		}
-	}
-	if v == "" || v == "(devel)" {
-		v = "devel"
 	}
 	details := runtime.Version()
 	if rev != "" {

@@ -18,6 +18,9 @@ import (
 	"github.com/hanse-network/hanse/events"
 	"github.com/hanse-network/hanse/events/esdb"
 	"github.com/hanse-network/hanse/events/sqlite"
+	"github.com/hanse-network/hanse/federation/actorpub"
+	"github.com/hanse-network/hanse/federation/discovery"
+	"github.com/hanse-network/hanse/federation/urls"
 	"github.com/hanse-network/hanse/internal/app"
 	"github.com/hanse-network/hanse/internal/config"
 	"github.com/hanse-network/hanse/internal/domain/actor"
@@ -136,7 +139,15 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 		return nil, fmt.Errorf("instance actor: %w", err)
 	}
 	actorDirectory := actors.NewReader(runner.DB())
-	_ = actorDirectory // mounted with the federation routes below
+	scheme, err := urls.New(cfg.PublicURL)
+	if err != nil {
+		return nil, fmt.Errorf("public URL: %w", err)
+	}
+	// Federation reads honour Hanse-Min-Position against the actors read
+	// model, so a client that just created an actor can fetch it.
+	awaitActors := httpapi.AwaitPosition(runner, actors.Name, 0)
+	disc := discovery.New(scheme, actorDirectory, releaseVersion(), discovery.Options{Logger: log})
+	pub := actorpub.New(scheme, actorDirectory, actorpub.Options{Logger: log})
 
 	svc.handler = httpapi.NewRouter(httpapi.Deps{
 		Logger:     log,
@@ -144,6 +155,11 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 		Admin: func(r chi.Router) {
 			r.Method(http.MethodGet, strings.TrimPrefix(httpapi.AdminActivityPath, httpapi.AdminPrefix),
 				httpapi.AwaitPosition(runner, activity.Name, 0)(httpapi.AdminActivityHandler(activityFeed)))
+			httpapi.AdminActorRoutes(actorCommands, scheme)(r)
+		},
+		Mount: func(r chi.Router) {
+			disc.Register(r.With(awaitActors))
+			pub.Register(r.With(awaitActors))
 		},
 		Ready: func(ctx context.Context) error {
 			if _, err := store.Head(ctx); err != nil {

@@ -1,0 +1,16 @@
+// Package urls owns Hanse's URL scheme for federation: the IRIs of local
+// actors and their collections, key ids, the shared inbox, HTML profile
+// pages, WebFinger handles and the discovery endpoints, all pure functions
+// of the instance's public base URL. Every other package builds and parses
+// these URLs through it, so the scheme is decided in one place:
+//
+//	Person        {base}/users/{username}
+//	Group         {base}/communities/{username}
+//	Organization  {base}/organizations/{username}
+//	Application   {base}/actor  (the instance actor)
+//	collections   {actor}/inbox, /outbox, /followers, /following, /featured
+//	shared inbox  {base}/inbox
+//	HTML profile  {base}/@{username}
+//	key id        {actor}#main-key (generation 1), {actor}#key-{n} (n > 1)
+//	handle        {username}@{host[:port]} (a non-default port is kept)
+package urls
