@@ -478,3 +478,22 @@ func TestRegisterMisuse(t *testing.T) {
 		})
 	}
 }
+
+func TestDerivedUUID(t *testing.T) {
+	a := events.DerivedUUID("inbox", "https://mastodon.example/users/a/statuses/1/activity")
+	if a != events.DerivedUUID("inbox", "https://mastodon.example/users/a/statuses/1/activity") {
+		t.Fatal("DerivedUUID is not deterministic")
+	}
+	if a[6]>>4 != 8 || a[8]>>6 != 2 {
+		t.Fatalf("%s is not an RFC 9562 version 8 UUID", a)
+	}
+	for _, other := range []events.UUID{
+		events.DerivedUUID("inbox", "https://mastodon.example/users/a/statuses/2/activity"),
+		events.DerivedUUID("inbo", "xhttps://mastodon.example/users/a/statuses/1/activity"),
+		events.DerivedUUID("inbox"),
+	} {
+		if other == a {
+			t.Fatalf("different parts gave the same id %s", a)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package events
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -85,4 +86,22 @@ func (u *UUID) UnmarshalText(b []byte) error {
 	}
 	*u = parsed
 	return nil
+}
+
+// DerivedUUID returns a UUID determined by its parts (RFC 9562 version 8,
+// from SHA-256). Commands caused by something that may be processed twice
+// — an inbox activity seen again by a reactor, a retried request — derive
+// their event ids from what caused them, so the second append is the
+// idempotent no-op the store contract promises.
+func DerivedUUID(parts ...string) UUID {
+	h := sha256.New()
+	for _, p := range parts {
+		// Length-prefixed, so ("ab","c") and ("a","bc") differ.
+		fmt.Fprintf(h, "%d:%s;", len(p), p)
+	}
+	var u UUID
+	copy(u[:], h.Sum(nil))
+	u[6] = (u[6] & 0x0f) | 0x80
+	u[8] = (u[8] & 0x3f) | 0x80
+	return u
 }
