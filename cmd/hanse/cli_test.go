@@ -37,7 +37,7 @@ func TestServeHelpListsEveryFlag(t *testing.T) {
 		"--listen": "HANSE_LISTEN", "--data-dir": "HANSE_DATA_DIR", "--public-url": "HANSE_PUBLIC_URL",
 		"--store": "HANSE_STORE", "--esdb-url": "HANSE_ESDB_URL", "--log-level": "HANSE_LOG_LEVEL",
 		"--log-format": "HANSE_LOG_FORMAT", "--shutdown-timeout": "HANSE_SHUTDOWN_TIMEOUT",
-		"--admin-token": "HANSE_ADMIN_TOKEN",
+		"--admin-token": "HANSE_ADMIN_TOKEN", "--allow-private-networks": "HANSE_ALLOW_PRIVATE_NETWORKS",
 	}
 	got := flagEntries(stdout)
 	if len(got) != len(want) {

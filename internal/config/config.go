@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -163,6 +164,10 @@ type Serve struct {
 	// AdminToken, when set, is the bearer token that unlocks /metrics and
 	// the admin API (/api/admin/...); when empty those answer 403.
 	AdminToken string
+	// AllowPrivateNetworks lists CIDRs (comma-separated) that outbound
+	// federation may contact although they are private, loopback or
+	// link-local: for tests and local test federations only.
+	AllowPrivateNetworks string
 	// MasterKey is the base64 instance master key from HANSE_MASTER_KEY
 	// (environment only, never a flag); empty means the key file in the
 	// data directory.
@@ -182,6 +187,8 @@ func (c *Serve) Register(fs *flag.FlagSet) {
 	c.Log.Register(fs)
 	Duration(fs, &c.ShutdownTimeout, "shutdown-timeout", "HANSE_SHUTDOWN_TIMEOUT", DefaultShutdownTimeout,
 		"how long a graceful shutdown waits for in-flight requests (`duration`, e.g. 15s)")
+	String(fs, &c.AllowPrivateNetworks, "allow-private-networks", "HANSE_ALLOW_PRIVATE_NETWORKS", "",
+		"comma-separated `CIDRs` that outbound federation may reach although private or loopback (test federations only), e.g. 127.0.0.0/8,::1/128")
 	String(fs, &c.AdminToken, "admin-token", "HANSE_ADMIN_TOKEN", "",
 		"bearer `token` (at least 16 bytes) for /metrics and /api/admin; unset disables them (prefer the environment variable)")
 }
@@ -199,6 +206,9 @@ func (c *Serve) Complete() error {
 	c.PublicURL = u
 	if c.ShutdownTimeout <= 0 {
 		return &Error{Flag: "shutdown-timeout", Env: "HANSE_SHUTDOWN_TIMEOUT", Message: "must be positive"}
+	}
+	if err := validateCIDRs(c.AllowPrivateNetworks); err != nil {
+		return &Error{Flag: "allow-private-networks", Env: "HANSE_ALLOW_PRIVATE_NETWORKS", Message: err.Error()}
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < MinAdminTokenBytes {
 		return &Error{Flag: "admin-token", Env: "HANSE_ADMIN_TOKEN",
@@ -285,4 +295,18 @@ func IsConfigError(err error) bool {
 	var ce *Error
 	var ee *EnvError
 	return errors.As(err, &ce) || errors.As(err, &ee)
+}
+
+// validateCIDRs checks a comma- or space-separated list of CIDRs or bare
+// addresses.
+func validateCIDRs(list string) error {
+	for _, f := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+		if _, err := netip.ParsePrefix(f); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(f); err != nil {
+			return fmt.Errorf("%q is neither a CIDR nor an IP address", f)
+		}
+	}
+	return nil
 }

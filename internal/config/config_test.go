@@ -69,6 +69,13 @@ func TestParseServe(t *testing.T) {
 			want: defaults,
 		},
 		{
+			name: "private networks and master key from the environment",
+			env:  map[string]string{"HANSE_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8, ::1", "HANSE_MASTER_KEY": "a2V5"},
+			want: with(func(c *Serve) { c.AllowPrivateNetworks = "127.0.0.0/8, ::1"; c.MasterKey = "a2V5" }),
+		},
+		{name: "bad private network", args: []string{"--allow-private-networks", "127.0.0.0/8,localhost"}, wantErr: "HANSE_ALLOW_PRIVATE_NETWORKS"},
+		{name: "short admin token", env: map[string]string{"HANSE_ADMIN_TOKEN": "short"}, wantErr: "at least 16 bytes"},
+		{
 			name: "esdb url in env implies esdb",
 			env:  map[string]string{"HANSE_ESDB_URL": "esdb://localhost:2113?tls=false"},
 			want: with(func(c *Serve) { c.Store.Kind = StoreESDB; c.Store.ESDBURL = "esdb://localhost:2113?tls=false" }),
