@@ -81,6 +81,27 @@ func OpenDB(ctx context.Context, path string) (*DB, error) {
 // Path is the file the database was opened from.
 func (d *DB) Path() string { return d.path }
 
+// Write runs fn in a transaction of the writer connection, for state that
+// lives beside the read models but is changed by workers rather than by
+// events — for example the attempts of outbound deliveries, whose records
+// an outbound projector creates. It shares SQLite's single writer with the
+// projectors, so fn must be short. Tables written here must not be
+// projector-versioned tables (a rebuild would drop them).
+func (d *DB) Write(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := d.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("projections: begin write: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("projections: commit write: %w", err)
+	}
+	return nil
+}
+
 // Reader is the query-only pool that read-model queries use.
 func (d *DB) Reader() *sql.DB { return d.r }
 

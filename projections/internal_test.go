@@ -116,3 +116,49 @@ func TestCommandAfterSlotStopped(t *testing.T) {
 		}
 	}
 }
+
+func TestDBWriteCommitsOrRollsBack(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenDB(ctx, filepath.Join(t.TempDir(), "read.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`CREATE TABLE IF NOT EXISTS side (k TEXT PRIMARY KEY)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	if err := db.Write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`INSERT INTO side VALUES ('rolled back')`); err != nil {
+			return err
+		}
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatalf("Write returned %v, want the function's error", err)
+	}
+	if err := db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO side VALUES ('kept')`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	rows, err := db.Reader().QueryContext(ctx, `SELECT k FROM side ORDER BY k`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) != 1 || keys[0] != "kept" {
+		t.Fatalf("rows %v, want only the committed one", keys)
+	}
+}
