@@ -1,0 +1,8 @@
+package inbox_test
+
+import (
+	"bytes"
+	"io"
+)
+
+func nopCloser(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
