@@ -1,0 +1,29 @@
+// Package process is the inbox processor: the reactor that turns received
+// activities (federation.activity_received events, recorded by the inbox
+// before it answers 202) into follow commands, plus the glue the follows
+// slice gives the rest of federation — the local actor directory the
+// commands need (LocalActorDirectory), and the followers and following
+// collections for actor documents (FollowersPage, FollowingPage).
+//
+// The processor is a projections.Projector named "inboxprocessor" that
+// owns no tables: the runner's checkpoint is what makes processing
+// resumable, so a restart goes on after the last activity handled. It
+// handles Follow of a local actor, Undo{Follow}, Accept{Follow} and
+// Reject{Follow} of a local actor's Follow, and Delete of a remote actor
+// (every relationship with it ends); everything else is a no-op — the
+// activity is recorded already. A domain refusal (unknown or deleted local
+// actor, an Undo by a stranger, an Accept not from the followee) is logged
+// and skipped. An error of the event store is returned: the projection
+// stops on that event and is retried (by the runner at start, or `hanse
+// projections retry inboxprocessor`).
+//
+// Its effects — appends to the event store — happen outside the
+// projector's read-model transaction, which Projector.Apply otherwise
+// forbids. That is safe here because every command derives its event ids
+// from the received activity (events.DerivedUUID) and the follow domain
+// decides nothing for an activity a relationship already records. So when
+// the runner rolls back a batch and re-applies it event by event after a
+// failure, or a crash loses the checkpoint of a batch whose commands were
+// appended, or a rebuild feeds the processor from position 0, processing an
+// activity again appends nothing new.
+package process
