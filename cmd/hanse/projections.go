@@ -23,6 +23,8 @@ import (
 	"github.com/hanse-network/hanse/projections"
 	"github.com/hanse-network/hanse/projections/activity"
 	"github.com/hanse-network/hanse/projections/actors"
+	"github.com/hanse-network/hanse/projections/follows"
+	"github.com/hanse-network/hanse/projections/remoteactors"
 	"github.com/hanse-network/hanse/projections/streams"
 )
 
@@ -37,17 +39,20 @@ func readModelPath(cfg config.Store) string { return filepath.Join(cfg.DataDir, 
 // projectors are the read models every hanse process runs; serve and the
 // projections command must agree on them.
 func projectors() []projections.Projector {
-	return []projections.Projector{activity.New(), streams.New(), actors.New()}
+	return []projections.Projector{activity.New(), streams.New(), actors.New(), follows.New(), remoteactors.New()}
 }
 
 // newProjectionRunner builds the projection runner of "hanse serve": the
 // read-model database in the data directory, metrics on reg. Run it as a
 // worker (runner.Run) and serve queries from runner.DB().Reader().
-func newProjectionRunner(store events.Store, cfg config.Store, log *slog.Logger, reg prometheus.Registerer) (*projections.Runner, error) {
+//
+// extra are projectors that only serve runs (reactors whose dependencies
+// exist only there).
+func newProjectionRunner(store events.Store, cfg config.Store, log *slog.Logger, reg prometheus.Registerer, extra ...projections.Projector) (*projections.Runner, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	r, err := projections.New(store, readModelPath(cfg), log, reg, projections.Options{}, projectors()...)
+	r, err := projections.New(store, readModelPath(cfg), log, reg, projections.Options{}, append(projectors(), extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("projections: %w", err)
 	}

@@ -20,6 +20,11 @@ import (
 	"github.com/hanse-network/hanse/events/sqlite"
 	"github.com/hanse-network/hanse/federation/actorpub"
 	"github.com/hanse-network/hanse/federation/discovery"
+	"github.com/hanse-network/hanse/federation/fetch"
+	"github.com/hanse-network/hanse/federation/inbox"
+	"github.com/hanse-network/hanse/federation/process"
+	"github.com/hanse-network/hanse/federation/resolve"
+	"github.com/hanse-network/hanse/federation/signing"
 	"github.com/hanse-network/hanse/federation/urls"
 	"github.com/hanse-network/hanse/internal/app"
 	"github.com/hanse-network/hanse/internal/config"
@@ -28,6 +33,7 @@ import (
 	"github.com/hanse-network/hanse/internal/secrets"
 	"github.com/hanse-network/hanse/projections/activity"
 	"github.com/hanse-network/hanse/projections/actors"
+	"github.com/hanse-network/hanse/projections/remoteactors"
 )
 
 // services is everything "hanse serve" runs, built from configuration by
@@ -115,7 +121,14 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 		}
 	}
 
-	runner, err := newProjectionRunner(store, cfg.Store, log, svc.metrics)
+	scheme, err := urls.New(cfg.PublicURL)
+	if err != nil {
+		return nil, fmt.Errorf("public URL: %w", err)
+	}
+	// The inbox processor is a reactor (received activities → follow
+	// commands): it runs only in serve, where its dependencies exist.
+	inboxProcessor := process.New(scheme, log)
+	runner, err := newProjectionRunner(store, cfg.Store, log, svc.metrics, inboxProcessor)
 	if err != nil {
 		return nil, err
 	}
@@ -139,15 +152,35 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 		return nil, fmt.Errorf("instance actor: %w", err)
 	}
 	actorDirectory := actors.NewReader(runner.DB())
-	scheme, err := urls.New(cfg.PublicURL)
+
+	// Federation: signed fetches of remote actors, the inbox, follows.
+	keys := signing.New(actorDirectory, keyring, scheme)
+	allow, err := fetch.ParseAllowList(cfg.AllowPrivateNetworks)
 	if err != nil {
-		return nil, fmt.Errorf("public URL: %w", err)
+		return nil, fmt.Errorf("allow-private-networks: %w", err)
+	}
+	if len(allow) > 0 {
+		log.Warn("outbound federation may reach private networks", "allow", cfg.AllowPrivateNetworks)
+	}
+	fedClient := fetch.New(fetch.Options{Guard: &fetch.Guard{Allow: allow}, InstanceURL: cfg.PublicURL, Version: releaseVersion()})
+	remoteCommands := app.NewRemote(store, registry, public.Host)
+	resolver := resolve.New(resolve.Options{
+		Client: fedClient, Signer: keys.InstanceSigner, Recorder: remoteCommands,
+		Directory: remoteactors.NewReader(runner.DB()), Local: actorDirectory, Scheme: scheme,
+		PlainHTTPPeers: public.Scheme == "http", Logger: log,
+	})
+	inboxHandler := inbox.New(scheme, actorDirectory, resolver, remoteCommands, inbox.Options{Logger: log})
+	followWiring, err := process.Wire(inboxProcessor, store, registry, runner.DB(), scheme, resolver, public.Host)
+	if err != nil {
+		return nil, fmt.Errorf("inbox processor: %w", err)
 	}
 	// Federation reads honour Hanse-Min-Position against the actors read
 	// model, so a client that just created an actor can fetch it.
 	awaitActors := httpapi.AwaitPosition(runner, actors.Name, 0)
 	disc := discovery.New(scheme, actorDirectory, releaseVersion(), discovery.Options{Logger: log})
-	pub := actorpub.New(scheme, actorDirectory, actorpub.Options{Logger: log})
+	pub := actorpub.New(scheme, actorDirectory, actorpub.Options{Logger: log, Collections: map[urls.Collection]actorpub.Page{
+		urls.Followers: followWiring.Followers, urls.Following: followWiring.Following,
+	}})
 
 	svc.handler = httpapi.NewRouter(httpapi.Deps{
 		Logger:     log,
@@ -156,10 +189,12 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 			r.Method(http.MethodGet, strings.TrimPrefix(httpapi.AdminActivityPath, httpapi.AdminPrefix),
 				httpapi.AwaitPosition(runner, activity.Name, 0)(httpapi.AdminActivityHandler(activityFeed)))
 			httpapi.AdminActorRoutes(actorCommands, scheme)(r)
+			httpapi.AdminFollowRoutes(followWiring.Commands, followWiring.Follows, resolver)(r)
 		},
 		Mount: func(r chi.Router) {
 			disc.Register(r.With(awaitActors))
 			pub.Register(r.With(awaitActors))
+			inboxHandler.Register(r)
 		},
 		Ready: func(ctx context.Context) error {
 			if _, err := store.Head(ctx); err != nil {
