@@ -31,6 +31,7 @@ type command struct {
 var commands = []command{
 	{name: "serve", summary: "run the HTTP server on the configured event store", run: runServe},
 	{name: "admin", summary: "administer a running server: create actors, rotate keys, delete actors", run: runAdmin},
+	{name: "federation", summary: "inspect outbound deliveries (state, attempts, errors)", run: runFederation},
 	{name: "projections", summary: "status, rebuild and retry of the projections (read models)", run: runProjections},
 	{name: "version", summary: "print the version and exit", run: runVersion},
 }

@@ -19,9 +19,11 @@ import (
 	"github.com/hanse-network/hanse/events/esdb"
 	"github.com/hanse-network/hanse/events/sqlite"
 	"github.com/hanse-network/hanse/federation/actorpub"
+	"github.com/hanse-network/hanse/federation/delivery"
 	"github.com/hanse-network/hanse/federation/discovery"
 	"github.com/hanse-network/hanse/federation/fetch"
 	"github.com/hanse-network/hanse/federation/inbox"
+	"github.com/hanse-network/hanse/federation/outbound"
 	"github.com/hanse-network/hanse/federation/process"
 	"github.com/hanse-network/hanse/federation/resolve"
 	"github.com/hanse-network/hanse/federation/signing"
@@ -128,12 +130,31 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 	// The inbox processor is a reactor (received activities → follow
 	// commands): it runs only in serve, where its dependencies exist.
 	inboxProcessor := process.New(scheme, log)
-	runner, err := newProjectionRunner(store, cfg.Store, log, svc.metrics, inboxProcessor)
+	// The outbound projector turns events into activities and durable
+	// delivery records; it wakes the delivery workers (built below).
+	var deliveries *delivery.Workers
+	outboundProjector := outbound.New(scheme, outbound.Options{Notify: func() {
+		if deliveries != nil {
+			deliveries.Notify()
+		}
+	}})
+	runner, err := newProjectionRunner(store, cfg.Store, log, svc.metrics, inboxProcessor, outboundProjector)
 	if err != nil {
 		return nil, err
 	}
-	svc.onClose("projections", runner.Close) // idempotent; closed before the store
-	svc.addWorker("projections", runner.Run)
+	// Closed by the closers, after every worker (the delivery workers
+	// included) has stopped writing to the read-model database.
+	svc.onClose("projections", runner.Close)
+	svc.addWorker("projections", func(ctx context.Context) error {
+		if err := runner.Start(ctx); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return nil
+	})
+	if err := delivery.EnsureSchema(ctx, runner.DB()); err != nil {
+		return nil, fmt.Errorf("delivery schema: %w", err)
+	}
 	activityFeed := activity.NewReader(runner.DB().Reader())
 
 	registry := events.NewRegistry()
@@ -174,6 +195,12 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 	if err != nil {
 		return nil, fmt.Errorf("inbox processor: %w", err)
 	}
+	deliveries = delivery.New(runner.DB(), keys, fedClient, delivery.Options{Logger: log})
+	if err := registerDeliveryMetrics(svc.metrics, deliveries); err != nil {
+		return nil, err
+	}
+	svc.addWorker("delivery", deliveries.Run)
+	noteCommands := app.NewNotes(store, registry, public.Host)
 	// Federation reads honour Hanse-Min-Position against the actors read
 	// model, so a client that just created an actor can fetch it.
 	awaitActors := httpapi.AwaitPosition(runner, actors.Name, 0)
@@ -190,6 +217,9 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 				httpapi.AwaitPosition(runner, activity.Name, 0)(httpapi.AdminActivityHandler(activityFeed)))
 			httpapi.AdminActorRoutes(actorCommands, scheme)(r)
 			httpapi.AdminFollowRoutes(followWiring.Commands, followWiring.Follows, resolver)(r)
+			httpapi.AdminNoteRoutes(noteCommands)(r)
+			r.Method(http.MethodGet, strings.TrimPrefix(httpapi.AdminDeliveriesPath, httpapi.AdminPrefix),
+				httpapi.AdminDeliveriesHandler(runner.DB().Reader()))
 		},
 		Mount: func(r chi.Router) {
 			disc.Register(r.With(awaitActors))

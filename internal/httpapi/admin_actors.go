@@ -181,6 +181,8 @@ func writeActorError(w http.ResponseWriter, r *http.Request, err error) {
 		WriteError(w, r, http.StatusNotFound, CodeNotFound, "no such actor")
 	case errors.Is(err, app.ErrActorDeleted):
 		WriteError(w, r, http.StatusGone, CodeGone, "the actor has been deleted")
+	case errors.Is(err, app.ErrConflict):
+		WriteError(w, r, http.StatusConflict, CodeConflict, "the actor changed meanwhile; try again")
 	case r.Context().Err() != nil:
 		// The client has gone; nobody reads the answer.
 	default:
