@@ -54,29 +54,30 @@ func (r *Remote) meta(actorIRI string) events.Metadata {
 }
 
 // RecordActivity appends federation.activity_received to
-// remote.ActivityStream(a.ActivityID) with expected revision NoStream and
-// the event id events.DerivedUUID("received", a.ActivityID). An activity
-// received before (a redelivery, or a concurrent duplicate) appends nothing
-// and reports duplicate true with the position of the first recording. It
-// returns only once the event is durable. A zero ReceivedAt is set to now.
+// remote.ActivityStream(a.ActivityID) with expected revision NoStream. An
+// activity received before (a redelivery, a concurrent duplicate, or a
+// retry of a call whose outcome was unknown) appends nothing and reports
+// duplicate true with the position of the first recording. It returns
+// only once the event is durable. A zero ReceivedAt is set to now.
+//
+// The append comes first, without reading the stream: a new activity (the
+// common case) costs one append and no read, and the NoStream conflict is
+// what detects a duplicate. The event id is therefore fresh for every
+// call (the store's own retries of one append reuse it): an id derived
+// from the activity alone would make a redelivery the store's silent
+// idempotent no-op, indistinguishable from a new recording. Exactly-once
+// rests on the stream, whose NoStream append succeeds once per activity.
 func (r *Remote) RecordActivity(ctx context.Context, a remote.ActivityReceived) (pos events.Position, duplicate bool, err error) {
 	if a.ActivityID == "" || a.Actor == "" {
 		return 0, false, &ValidationError{Field: "activity", Reason: "activity id and actor are required"}
 	}
 	stream := remote.ActivityStream(a.ActivityID)
-	// A cheap look first: a redelivery would otherwise look like a fresh
-	// append (the store treats the repeated event id as idempotent).
-	if p, ok, err := r.first(ctx, stream); err != nil {
-		return 0, false, err
-	} else if ok {
-		return p, true, nil
-	}
 	if a.ReceivedAt.IsZero() {
 		a.ReceivedAt = r.now()
 	}
 	meta := r.meta(a.Actor)
 	meta.CorrelationID = a.ActivityID
-	ev, err := r.Registry.NewEvent(events.DerivedUUID("received", a.ActivityID), a, meta)
+	ev, err := r.Registry.NewEvent(events.NewUUID(), a, meta)
 	if err != nil {
 		return 0, false, fmt.Errorf("app: %w", err)
 	}

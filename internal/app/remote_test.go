@@ -68,9 +68,21 @@ func TestRecordActivityDeduplicates(t *testing.T) {
 		t.Fatalf("stream holds %d events, want 1", n)
 	}
 	envs, _ := store.ReadStream(ctx, remote.ActivityStream(a.ActivityID), events.ReadStreamOptions{Direction: events.Forwards})
-	if envs[0].ID != events.DerivedUUID("received", a.ActivityID) || envs[0].Metadata.Origin != "remote.example" ||
+	var got remote.ActivityReceived
+	if err := json.Unmarshal(envs[0].Data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if envs[0].ID == (events.UUID{}) || envs[0].Metadata.Origin != "remote.example" ||
 		envs[0].Type != remote.TypeActivityReceived {
 		t.Fatalf("event = %+v", envs[0])
+	}
+	// A caller's retry of the first receipt finds it recorded.
+	again, dup, err := r.RecordActivity(ctx, got)
+	if err != nil || !dup || again != pos {
+		t.Fatalf("retry of the first receipt: pos=%d (want %d) dup=%v err=%v", again, pos, dup, err)
+	}
+	if n := streamLen(t, store, remote.ActivityStream(a.ActivityID)); n != 1 {
+		t.Fatalf("after the retry the stream holds %d events, want 1", n)
 	}
 	if _, _, err := r.RecordActivity(ctx, remote.ActivityReceived{Actor: "x"}); err == nil {
 		t.Fatal("activity without id accepted")
