@@ -1,0 +1,433 @@
+package peertest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// waitFor is how long a single awaited condition may take.
+const waitFor = 20 * time.Second
+
+// workDir holds the hanse binary built for this package's tests.
+var workDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hanse-peertest-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "peertest:", err)
+		os.Exit(1)
+	}
+	workDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var (
+	buildOnce sync.Once
+	hanseBin  string
+	buildErr  error
+)
+
+// moduleRoot returns the directory of the main module's go.mod.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("go env GOMOD: not inside a module")
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// hanseBinary builds ./cmd/hanse once per test binary and returns its path.
+func hanseBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		root, err := moduleRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		hanseBin = filepath.Join(workDir, "hanse")
+		args := []string{"build", "-o", hanseBin}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, "./cmd/hanse")...)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/hanse: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return hanseBin
+}
+
+var (
+	npmOnce sync.Once
+	npmErr  error
+)
+
+// peerDir is the Node peer's directory, relative to this package.
+const peerDir = "fedify"
+
+// nodePeer makes sure node and the peer's node_modules are available:
+// it runs `npm ci` (or `npm install` without a lock file) when node_modules
+// is missing. Without node or npm the test is skipped, or fails when CI is
+// set, because CI must run it.
+func nodePeer(t *testing.T) {
+	t.Helper()
+	for _, tool := range []string{"node", "npm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			msg := fmt.Sprintf("%s is not on PATH; the Fedify interoperability test needs Node.js 20+ and npm", tool)
+			if os.Getenv("CI") != "" {
+				t.Fatal(msg + " (CI is set, so this is a failure)")
+			}
+			t.Skip(msg)
+		}
+	}
+	npmOnce.Do(func() {
+		if _, err := os.Stat(filepath.Join(peerDir, "node_modules", "@fedify", "fedify", "package.json")); err == nil {
+			return
+		}
+		args := []string{"ci", "--no-audit", "--no-fund"}
+		if _, err := os.Stat(filepath.Join(peerDir, "package-lock.json")); err != nil {
+			args = []string{"install", "--no-audit", "--no-fund"}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "npm", args...)
+		cmd.Dir = peerDir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			npmErr = fmt.Errorf("npm %s in %s: %w\n%s", strings.Join(args, " "), peerDir, err, out)
+		}
+	})
+	if npmErr != nil {
+		t.Fatal(npmErr)
+	}
+}
+
+// freePort returns a loopback port that was free a moment ago; both servers
+// must know their public URL, port included, before they start.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// syncBuffer is a goroutine-safe output sink for a child process.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// process is a child process the test started; stop ends it.
+type process struct {
+	name   string
+	cmd    *exec.Cmd
+	output *syncBuffer
+	exited chan struct{}
+}
+
+func startProcess(t *testing.T, name string, cmd *exec.Cmd, stdout io.Writer) *process {
+	t.Helper()
+	p := &process{name: name, cmd: cmd, output: &syncBuffer{}, exited: make(chan struct{})}
+	cmd.Stderr = p.output
+	cmd.Stdout = p.output
+	if stdout != nil {
+		cmd.Stdout = io.MultiWriter(p.output, stdout)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() {
+		cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		p.stop(t)
+		if strings.Contains(p.output.String(), "WARNING: DATA RACE") {
+			t.Errorf("%s (built with -race) reported a data race", name)
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, p.output.String())
+		}
+	})
+	return p
+}
+
+// stop sends SIGTERM and waits; after 10 s it kills the process.
+func (p *process) stop(t *testing.T) {
+	select {
+	case <-p.exited:
+		return
+	default:
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		t.Errorf("%s did not stop within 10s of SIGTERM; killing it", p.name)
+		p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+// hanse is a running Hanse instance.
+type hanse struct {
+	*process
+	base  string // http://127.0.0.1:port, also its public URL
+	host  string // 127.0.0.1:port, the host part of its handles
+	token string
+}
+
+func startHanse(t *testing.T) *hanse {
+	t.Helper()
+	bin := hanseBinary(t)
+	port := freePort(t)
+	h := &hanse{
+		base:  fmt.Sprintf("http://127.0.0.1:%d", port),
+		host:  fmt.Sprintf("127.0.0.1:%d", port),
+		token: "peertest-admin-token-0123456789",
+	}
+	cmd := exec.Command(bin, "serve",
+		"--listen", h.host, "--public-url", h.base, "--data-dir", t.TempDir())
+	cmd.Env = append(os.Environ(),
+		"HANSE_ADMIN_TOKEN="+h.token,
+		"HANSE_ALLOW_PRIVATE_NETWORKS=127.0.0.0/8")
+	h.process = startProcess(t, "hanse", cmd, nil)
+	ready := eventually(t, "hanse answers /readyz", func() bool {
+		res, err := http.Get(h.base + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	}, h.exited)
+	if !ready {
+		t.FailNow()
+	}
+	return h
+}
+
+// admin calls Hanse's admin API, decodes a 2xx JSON answer into out and
+// returns the status code.
+func (h *hanse) admin(t *testing.T, method, path string, body, out any) int {
+	t.Helper()
+	return doJSON(t, method, h.base+"/api/admin"+path, h.token, "", body, out)
+}
+
+// collectionHas reports whether the first page of an actor collection
+// lists iri.
+func (h *hanse) collectionHas(t *testing.T, collection, iri string) bool {
+	t.Helper()
+	var page struct {
+		OrderedItems []json.RawMessage `json:"orderedItems"`
+	}
+	if doJSON(t, "GET", collection+"?page=true", "", "application/activity+json", nil, &page) != http.StatusOK {
+		return false
+	}
+	for _, it := range page.OrderedItems {
+		var id string
+		if json.Unmarshal(it, &id) != nil {
+			var obj struct{ ID string }
+			json.Unmarshal(it, &obj)
+			id = obj.ID
+		}
+		if id == iri {
+			return true
+		}
+	}
+	return false
+}
+
+// peer is the running Fedify peer.
+type peer struct {
+	*process
+	base string // http://127.0.0.1:port
+	host string
+}
+
+// actor is the IRI of the peer's one Person.
+func (p *peer) actor() string { return p.base + "/users/peer" }
+
+func startPeer(t *testing.T) *peer {
+	t.Helper()
+	nodePeer(t)
+	port := freePort(t)
+	p := &peer{base: fmt.Sprintf("http://127.0.0.1:%d", port), host: fmt.Sprintf("127.0.0.1:%d", port)}
+	pr, pw := io.Pipe()
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "ready ") {
+				close(ready)
+				break
+			}
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	cmd := exec.Command("node", "peer.mjs", fmt.Sprint(port))
+	cmd.Dir = peerDir
+	t.Cleanup(func() { pw.Close() }) // runs after the process stopped
+	p.process = startProcess(t, "fedify peer", cmd, pw)
+	select {
+	case <-ready:
+	case <-p.exited:
+		t.Fatalf("fedify peer exited before it was ready:\n%s", p.output.String())
+	case <-time.After(waitFor):
+		t.Fatalf("fedify peer not ready within %s:\n%s", waitFor, p.output.String())
+	}
+	return p
+}
+
+// control calls the peer's control API.
+func (p *peer) control(t *testing.T, method, path string, body, out any) int {
+	t.Helper()
+	return doJSON(t, method, p.base+"/control"+path, "", "", body, out)
+}
+
+// received is one activity the peer's inbox recorded.
+type received struct {
+	Type       string          `json:"type"`
+	ID         string          `json:"id"`
+	Actor      string          `json:"actor"`
+	Object     string          `json:"object"`
+	ObjectType string          `json:"objectType"`
+	Content    string          `json:"content"`
+	JSON       json.RawMessage `json:"json"`
+}
+
+func (p *peer) inbox(t *testing.T) []received {
+	t.Helper()
+	var items []received
+	if s := p.control(t, "GET", "/inbox", nil, &items); s != http.StatusOK {
+		t.Fatalf("peer inbox: %d", s)
+	}
+	return items
+}
+
+// exchange is one HTTP request the peer served or sent.
+type exchange struct {
+	Dir    string `json:"dir"`
+	Method string `json:"method"`
+	URL    string `json:"url"`
+	Sig    string `json:"sig"`
+	Status any    `json:"status"`
+}
+
+func (p *peer) exchanges(t *testing.T) []exchange {
+	t.Helper()
+	var items []exchange
+	p.control(t, "GET", "/requests", nil, &items)
+	return items
+}
+
+// doJSON performs one HTTP request with an optional JSON body, bearer token
+// and Accept header, decodes a 2xx answer into out, and logs non-2xx ones.
+func doJSON(t *testing.T, method, url, token, accept string, body, out any) int {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	if res.StatusCode >= 300 {
+		t.Logf("%s %s → %d %s", method, url, res.StatusCode, raw)
+		return res.StatusCode
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, url, err, raw)
+		}
+	}
+	return res.StatusCode
+}
+
+// eventually polls cond until it holds, reporting (not stopping the test)
+// when the deadline passes or a watched process exits first. It returns
+// whether cond held.
+func eventually(t *testing.T, what string, cond func() bool, exited ...<-chan struct{}) bool {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for !cond() {
+		for _, ch := range exited {
+			select {
+			case <-ch:
+				t.Errorf("a process exited while waiting until %s", what)
+				return false
+			default:
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("timed out after %s waiting until %s", waitFor, what)
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return true
+}
