@@ -35,6 +35,7 @@ Subcommands:
   rotate-key ID  replace the key pair of the actor with id ID
   delete-actor ID
                  delete the actor with id ID (its documents then answer 410)
+` + adminNotesHelp + `
 
 Run "hanse admin <subcommand> --help" for details.`
 
@@ -79,11 +80,11 @@ func (c *adminCmd) parse(env *cliEnv, args []string) ([]string, error) {
 
 func runAdmin(ctx context.Context, env *cliEnv, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		c := newAdminCmd("admin", "<create-actor|rotate-key|delete-actor> [flags]", adminDescription)
+		c := newAdminCmd("admin", "<create-actor|rotate-key|delete-actor|post-note|delete-note> [flags]", adminDescription)
 		if err := parseFlags(env, c.fs, args); err != nil {
 			return err
 		}
-		return &usageError{fs: c.fs, err: errors.New("missing subcommand: create-actor, rotate-key or delete-actor")}
+		return &usageError{fs: c.fs, err: errors.New("missing subcommand: create-actor, rotate-key, delete-actor, post-note or delete-note")}
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
@@ -93,9 +94,13 @@ func runAdmin(ctx context.Context, env *cliEnv, args []string) error {
 		return adminActorWrite(ctx, env, rest, "rotate-key")
 	case "delete-actor":
 		return adminActorWrite(ctx, env, rest, "delete-actor")
+	case "post-note":
+		return adminPostNote(ctx, env, rest)
+	case "delete-note":
+		return adminDeleteNote(ctx, env, rest)
 	}
-	c := newAdminCmd("admin", "<create-actor|rotate-key|delete-actor> [flags]", adminDescription)
-	return &usageError{fs: c.fs, err: fmt.Errorf("unknown subcommand %q (want create-actor, rotate-key or delete-actor)", sub)}
+	c := newAdminCmd("admin", "<create-actor|rotate-key|delete-actor|post-note|delete-note> [flags]", adminDescription)
+	return &usageError{fs: c.fs, err: fmt.Errorf("unknown subcommand %q (want create-actor, rotate-key, delete-actor, post-note or delete-note)", sub)}
 }
 
 // adminCreateActorBody mirrors httpapi.CreateActorRequest.

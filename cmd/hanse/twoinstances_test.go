@@ -160,10 +160,22 @@ func TestTwoInstancesFederate(t *testing.T) {
 		t.Fatalf("publish note: %d", s)
 	}
 	eventually(t, "B's inbox records the Create", func() bool { return len(b.received(t)) > before })
+	noteIRI := bees.IRI + "/notes/" + posted.ID
+	var noteDoc struct{ ID, Type, AttributedTo, Content string }
+	if s, _ := getAS(t, a.base+"/communities/bees/notes/"+posted.ID, "application/activity+json", 0, &noteDoc); s != 200 ||
+		noteDoc.ID != noteIRI || noteDoc.Type != "Note" || noteDoc.AttributedTo != bees.IRI || !strings.Contains(noteDoc.Content, "Hive inspection") {
+		t.Fatalf("note document: %d %+v", s, noteDoc)
+	}
+	eventually(t, "the community's outbox lists the Create", func() bool {
+		return collectionHas(t, a.base+"/communities/bees/outbox", noteIRI)
+	})
 	if s := a.admin(t, "DELETE", "/notes/"+posted.ID, nil, nil); s != 200 {
 		t.Fatalf("delete note: %d", s)
 	}
 	eventually(t, "B's inbox records the Delete", func() bool { return len(b.received(t)) > before+1 })
+	if s, _ := getAS(t, a.base+"/communities/bees/notes/"+posted.ID, "application/activity+json", 0, nil); s != http.StatusGone {
+		t.Errorf("deleted note answers %d, want 410", s)
+	}
 
 	var deliveries struct {
 		Items []struct{ State, Inbox string }

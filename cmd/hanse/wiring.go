@@ -23,6 +23,7 @@ import (
 	"github.com/hanse-network/hanse/federation/discovery"
 	"github.com/hanse-network/hanse/federation/fetch"
 	"github.com/hanse-network/hanse/federation/inbox"
+	"github.com/hanse-network/hanse/federation/notedocs"
 	"github.com/hanse-network/hanse/federation/outbound"
 	"github.com/hanse-network/hanse/federation/process"
 	"github.com/hanse-network/hanse/federation/resolve"
@@ -35,6 +36,7 @@ import (
 	"github.com/hanse-network/hanse/internal/secrets"
 	"github.com/hanse-network/hanse/projections/activity"
 	"github.com/hanse-network/hanse/projections/actors"
+	"github.com/hanse-network/hanse/projections/notes"
 	"github.com/hanse-network/hanse/projections/remoteactors"
 )
 
@@ -205,8 +207,9 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 	// model, so a client that just created an actor can fetch it.
 	awaitActors := httpapi.AwaitPosition(runner, actors.Name, 0)
 	disc := discovery.New(scheme, actorDirectory, releaseVersion(), discovery.Options{Logger: log})
+	noteDocs := notedocs.New(scheme, actorDirectory, notes.NewReader(runner.DB()), notedocs.Options{Logger: log})
 	pub := actorpub.New(scheme, actorDirectory, actorpub.Options{Logger: log, Collections: map[urls.Collection]actorpub.Page{
-		urls.Followers: followWiring.Followers, urls.Following: followWiring.Following,
+		urls.Followers: followWiring.Followers, urls.Following: followWiring.Following, urls.Outbox: noteDocs.Outbox,
 	}})
 
 	svc.handler = httpapi.NewRouter(httpapi.Deps{
@@ -224,6 +227,7 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 		Mount: func(r chi.Router) {
 			disc.Register(r.With(awaitActors))
 			pub.Register(r.With(awaitActors))
+			noteDocs.Register(r.With(awaitActors))
 			inboxHandler.Register(r)
 		},
 		Ready: func(ctx context.Context) error {

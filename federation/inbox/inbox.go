@@ -44,7 +44,10 @@ type Keys interface {
 	CachedKey(ctx context.Context, keyID string) (httpsig.PublicKey, error)
 }
 
-var _ Keys = (*resolve.Resolver)(nil)
+var (
+	_ Keys        = (*resolve.Resolver)(nil)
+	_ ActorSource = (*resolve.Resolver)(nil)
+)
 
 // Defaults of Options.
 const (
@@ -94,7 +97,10 @@ type Handler struct {
 }
 
 // New returns the inbox handler. local answers which local actors exist;
-// keys resolves signature keys; recorder records activities.
+// keys resolves signature keys; when it is also an ActorSource (as
+// resolve.Resolver is), keys parsed from an actor document are reused for
+// as long as the resolver still holds that same document. recorder records
+// activities.
 func New(scheme urls.Scheme, local actors.Reader, keys Keys, recorder Recorder, o Options) *Handler {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
@@ -119,7 +125,11 @@ func New(scheme urls.Scheme, local actors.Reader, keys Keys, recorder Recorder, 
 	if strings.HasPrefix(scheme.Base(), "http://") {
 		s = "http"
 	}
-	h.verifier = httpsig.Verifier{Resolve: keys.KeyResolver, Clock: o.Clock, MaxAge: o.MaxAge, MaxFuture: o.MaxFuture, Scheme: s}
+	resolveKey := keys.KeyResolver
+	if src, ok := keys.(ActorSource); ok {
+		resolveKey = newKeyMemo(keys, src, scheme).resolve
+	}
+	h.verifier = httpsig.Verifier{Resolve: resolveKey, Clock: o.Clock, MaxAge: o.MaxAge, MaxFuture: o.MaxFuture, Scheme: s}
 	return h
 }
 
