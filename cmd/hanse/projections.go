@@ -24,6 +24,7 @@ import (
 	"github.com/hanse-network/hanse/projections/activity"
 	"github.com/hanse-network/hanse/projections/actors"
 	"github.com/hanse-network/hanse/projections/follows"
+	pmoderation "github.com/hanse-network/hanse/projections/moderation"
 	"github.com/hanse-network/hanse/projections/notes"
 	"github.com/hanse-network/hanse/projections/remoteactors"
 	"github.com/hanse-network/hanse/projections/streams"
@@ -40,7 +41,7 @@ func readModelPath(cfg config.Store) string { return filepath.Join(cfg.DataDir, 
 // projectors are the read models every hanse process runs; serve and the
 // projections command must agree on them.
 func projectors() []projections.Projector {
-	return []projections.Projector{activity.New(), streams.New(), actors.New(), follows.New(), remoteactors.New(), notes.New()}
+	return []projections.Projector{activity.New(), streams.New(), actors.New(), follows.New(), remoteactors.New(), notes.New(), pmoderation.New()}
 }
 
 // newProjectionRunner builds the projection runner of "hanse serve": the

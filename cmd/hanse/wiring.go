@@ -23,6 +23,7 @@ import (
 	"github.com/hanse-network/hanse/federation/discovery"
 	"github.com/hanse-network/hanse/federation/fetch"
 	"github.com/hanse-network/hanse/federation/inbox"
+	fedmoderation "github.com/hanse-network/hanse/federation/moderation"
 	"github.com/hanse-network/hanse/federation/notedocs"
 	"github.com/hanse-network/hanse/federation/outbound"
 	"github.com/hanse-network/hanse/federation/process"
@@ -36,6 +37,7 @@ import (
 	"github.com/hanse-network/hanse/internal/secrets"
 	"github.com/hanse-network/hanse/projections/activity"
 	"github.com/hanse-network/hanse/projections/actors"
+	pmoderation "github.com/hanse-network/hanse/projections/moderation"
 	"github.com/hanse-network/hanse/projections/notes"
 	"github.com/hanse-network/hanse/projections/remoteactors"
 )
@@ -132,6 +134,7 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 	// The inbox processor is a reactor (received activities → follow
 	// commands): it runs only in serve, where its dependencies exist.
 	inboxProcessor := process.New(scheme, log)
+	moderationProcessor := fedmoderation.NewProcessor(scheme, log)
 	// The outbound projector turns events into activities and durable
 	// delivery records; it wakes the delivery workers (built below).
 	var deliveries *delivery.Workers
@@ -140,7 +143,7 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 			deliveries.Notify()
 		}
 	}})
-	runner, err := newProjectionRunner(store, cfg.Store, log, svc.metrics, inboxProcessor, outboundProjector)
+	runner, err := newProjectionRunner(store, cfg.Store, log, svc.metrics, inboxProcessor, outboundProjector, moderationProcessor)
 	if err != nil {
 		return nil, err
 	}
@@ -158,6 +161,8 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 		return nil, fmt.Errorf("delivery schema: %w", err)
 	}
 	activityFeed := activity.NewReader(runner.DB().Reader())
+	modPolicy := fedmoderation.ReadModelPolicy{Reader: pmoderation.NewReader(runner.DB())}
+	inboxProcessor.SetPolicy(modPolicy)
 
 	registry := events.NewRegistry()
 	actor.Register(registry)
@@ -190,14 +195,18 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 	resolver := resolve.New(resolve.Options{
 		Client: fedClient, Signer: keys.InstanceSigner, Recorder: remoteCommands,
 		Directory: remoteactors.NewReader(runner.DB()), Local: actorDirectory, Scheme: scheme,
-		PlainHTTPPeers: public.Scheme == "http", Logger: log,
+		PlainHTTPPeers: public.Scheme == "http", Logger: log, Policy: modPolicy,
 	})
-	inboxHandler := inbox.New(scheme, actorDirectory, resolver, remoteCommands, inbox.Options{Logger: log})
+	inboxHandler := inbox.New(scheme, actorDirectory, resolver, remoteCommands, inbox.Options{Logger: log, Policy: modPolicy})
 	followWiring, err := process.Wire(inboxProcessor, store, registry, runner.DB(), scheme, resolver, public.Host)
 	if err != nil {
 		return nil, fmt.Errorf("inbox processor: %w", err)
 	}
-	deliveries = delivery.New(runner.DB(), keys, fedClient, delivery.Options{Logger: log})
+	modWiring, err := fedmoderation.Wire(moderationProcessor, store, registry, runner.DB(), followWiring.Directory, public.Host)
+	if err != nil {
+		return nil, fmt.Errorf("moderation processor: %w", err)
+	}
+	deliveries = delivery.New(runner.DB(), keys, fedClient, delivery.Options{Logger: log, Policy: modPolicy})
 	if err := registerDeliveryMetrics(svc.metrics, deliveries); err != nil {
 		return nil, err
 	}
@@ -221,6 +230,7 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 			httpapi.AdminActorRoutes(actorCommands, scheme)(r)
 			httpapi.AdminFollowRoutes(followWiring.Commands, followWiring.Follows, resolver)(r)
 			httpapi.AdminNoteRoutes(noteCommands)(r)
+			httpapi.AdminModerationRoutes(modWiring.Commands, modWiring.Reader, httpapi.AwaitPosition(runner, pmoderation.Name, 0))(r)
 			r.Method(http.MethodGet, strings.TrimPrefix(httpapi.AdminDeliveriesPath, httpapi.AdminPrefix),
 				httpapi.AdminDeliveriesHandler(runner.DB().Reader()))
 		},

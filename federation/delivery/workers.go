@@ -14,6 +14,7 @@ import (
 
 	"github.com/hanse-network/hanse/federation/fetch"
 	"github.com/hanse-network/hanse/federation/httpsig"
+	"github.com/hanse-network/hanse/federation/moderation"
 	"github.com/hanse-network/hanse/projections"
 )
 
@@ -66,6 +67,9 @@ type Options struct {
 	Jitter func(n int) int
 	// Logger receives one line per failed attempt; nil discards.
 	Logger *slog.Logger
+	// Policy is the instance's moderation: a delivery to a rejected
+	// domain fails permanently ("domain blocked") without a POST.
+	Policy moderation.Policy
 }
 
 func (o *Options) setDefaults() {
@@ -442,8 +446,13 @@ func (w *Workers) attempt(ctx context.Context, c candidate) {
 		err = fmt.Errorf("read the activity: %w", err)
 	}
 	if err == nil {
+		if err = moderation.RefuseURL(ctx, w.o.Policy, c.inbox); errors.Is(err, moderation.ErrDomainBlocked) {
+			res.Outcome = fetch.OutcomePermanent
+		}
+	}
+	if err == nil {
 		res, err = w.poster.PostSigned(ctx, c.inbox, c.body, signer)
-	} else {
+	} else if res.Outcome == 0 {
 		res.Outcome = fetch.OutcomeTemporary
 	}
 	if ctx.Err() != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/hanse-network/hanse/events"
 	"github.com/hanse-network/hanse/federation/as2"
 	"github.com/hanse-network/hanse/federation/httpsig"
+	"github.com/hanse-network/hanse/federation/moderation"
 	"github.com/hanse-network/hanse/federation/resolve"
 	"github.com/hanse-network/hanse/federation/urls"
 	"github.com/hanse-network/hanse/internal/domain/actor"
@@ -83,6 +84,9 @@ type Options struct {
 	Clock func() time.Time
 	// Logger logs refusals at debug level and failures at warn; nil discards.
 	Logger *slog.Logger
+	// Policy is the instance's moderation; requests from rejected domains
+	// are answered 202 and dropped unrecorded. nil allows everything.
+	Policy moderation.Policy
 }
 
 // Handler serves the inboxes.
@@ -172,6 +176,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if drop, err := moderation.Rejects(r.Context(), h.o.Policy, claimedHost(r)); err != nil || drop {
+		h.dropRejected(w, err)
+		return
+	}
 	recipient, status, msg := h.recipient(r.Context(), r.URL.Path)
 	if status != 0 {
 		code := CodeNotFound
@@ -241,6 +249,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if actorID != res.Owner {
 		writeError(w, http.StatusUnauthorized, CodeUnauthorized,
 			fmt.Sprintf("the activity's actor %s is not the signer %s (key %s)", actorID, res.Owner, res.KeyID))
+		return
+	}
+	if drop, err := moderation.Rejects(ctx, h.o.Policy, moderation.HostOf(actorID)); err != nil || drop {
+		h.dropRejected(w, err)
 		return
 	}
 	id := activity.ID
@@ -371,4 +383,17 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(b)
+}
+
+// dropRejected answers a request from a rejected domain with 202 (it is
+// not recorded; a 4xx would only make the sender retry), or 503 when the
+// policy could not be read.
+func (h *Handler) dropRejected(w http.ResponseWriter, err error) {
+	if err != nil {
+		h.o.Logger.Warn("inbox: moderation policy unavailable", "error", err)
+		w.Header().Set("Retry-After", "30")
+		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "moderation policy unavailable; retry later")
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
 }

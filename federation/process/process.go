@@ -11,6 +11,7 @@ import (
 
 	"github.com/hanse-network/hanse/events"
 	"github.com/hanse-network/hanse/federation/as2"
+	"github.com/hanse-network/hanse/federation/moderation"
 	"github.com/hanse-network/hanse/federation/urls"
 	"github.com/hanse-network/hanse/internal/app"
 	"github.com/hanse-network/hanse/internal/domain/follow"
@@ -85,7 +86,14 @@ type Processor struct {
 	urls urls.Scheme
 	log  *slog.Logger
 	reg  *events.Registry
+	// policy, when set, keeps Follows from silenced or rejected domains
+	// from creating relationships (SetPolicy).
+	policy moderation.Policy
 }
+
+// SetPolicy sets the instance's moderation policy; call it before the
+// runner starts.
+func (p *Processor) SetPolicy(pol moderation.Policy) { p.policy = pol }
 
 // New returns an unbound inbox processor for the instance with URL scheme
 // u. A nil log discards.
@@ -239,6 +247,11 @@ func (p *Processor) localActorIRI(iri string) bool {
 func (p work) follow(ctx context.Context, id, actorIRI, object string) error {
 	if !p.localActorIRI(object) {
 		return nil // a Follow of something else (a remote actor, a hashtag…)
+	}
+	if silenced, err := moderation.Silenced(ctx, p.policy, actorIRI); err != nil {
+		return err
+	} else if silenced {
+		return skipf("Follow from silenced domain %s", moderation.HostOf(actorIRI))
 	}
 	ra, err := p.Remote.Actor(ctx, actorIRI)
 	if err != nil {

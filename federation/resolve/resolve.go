@@ -14,6 +14,7 @@ import (
 	"github.com/hanse-network/hanse/federation/as2"
 	"github.com/hanse-network/hanse/federation/fetch"
 	"github.com/hanse-network/hanse/federation/httpsig"
+	"github.com/hanse-network/hanse/federation/moderation"
 	"github.com/hanse-network/hanse/federation/urls"
 	"github.com/hanse-network/hanse/internal/domain/actor"
 	"github.com/hanse-network/hanse/internal/domain/remote"
@@ -88,6 +89,9 @@ type Options struct {
 	Clock func() time.Time
 	// Logger logs recorder failures; nil discards.
 	Logger *slog.Logger
+	// Policy is the instance's moderation: nothing is fetched from, or
+	// answered about, a rejected domain (moderation.ErrDomainBlocked).
+	Policy moderation.Policy
 }
 
 // Resolver resolves remote actors and keys. It is safe for concurrent use.
@@ -137,6 +141,9 @@ func (r *Resolver) actor(ctx context.Context, iri string, refresh bool) (remote.
 	if t, ok := r.o.Scheme.Parse(iri); ok {
 		return r.local(ctx, iri, t)
 	}
+	if err := moderation.RefuseURL(ctx, r.o.Policy, iri); err != nil {
+		return remote.ActorFetched{}, err
+	}
 	now := r.now()
 	e, cached := r.cache.get(iri)
 	if !cached && r.o.Directory != nil {
@@ -175,6 +182,9 @@ func (r *Resolver) actor(ctx context.Context, iri string, refresh bool) (remote.
 
 // get fetches a document, signed with the instance key when there is one.
 func (r *Resolver) get(ctx context.Context, rawURL string) ([]byte, fetch.Meta, error) {
+	if err := moderation.RefuseURL(ctx, r.o.Policy, rawURL); err != nil {
+		return nil, fetch.Meta{}, err
+	}
 	opts := fetch.GetOptions{Accept: fetch.AcceptActivityJSON, AcceptContentType: fetch.IsActivityJSON}
 	if r.o.Signer != nil {
 		if s, err := r.o.Signer(ctx); err == nil {

@@ -1,0 +1,206 @@
+package moderation
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+
+	"github.com/hanse-network/hanse/events"
+	"github.com/hanse-network/hanse/federation/as2"
+	"github.com/hanse-network/hanse/federation/urls"
+	"github.com/hanse-network/hanse/internal/app"
+	"github.com/hanse-network/hanse/internal/domain/remote"
+	"github.com/hanse-network/hanse/projections"
+)
+
+// Name is the processor's projection name.
+const Name = "moderationprocessor"
+
+// typeBlock is the ActivityStreams Block type (federation/as2 has no
+// constant for it).
+const typeBlock = "Block"
+
+// Version is the processor's version. It owns no tables; a new version
+// re-feeds it from position 0, which appends nothing new.
+const Version = 1
+
+// Commands are the moderation commands the processor calls
+// (*app.Moderation implements them).
+type Commands interface {
+	ReceiveReport(ctx context.Context, f app.ReceivedFlag) (app.ModerationResult, string, error)
+	ReceiveBlock(ctx context.Context, b app.ReceivedBlock) (app.ModerationResult, error)
+	ReceiveUndoBlock(ctx context.Context, b app.ReceivedBlock) (app.ModerationResult, error)
+}
+
+var _ Commands = (*app.Moderation)(nil)
+
+// ErrNotBound: the processor got events before Bind; the projection stops
+// on the event and is retried.
+var ErrNotBound = errors.New("moderation: processor used before Bind")
+
+// Processor is the moderation reactor (see the package doc). Build it with
+// NewProcessor, register it with the projection runner, and Bind its
+// commands before the runner starts.
+type Processor struct {
+	cmds atomic.Pointer[Commands]
+	urls urls.Scheme
+	log  *slog.Logger
+	reg  *events.Registry
+}
+
+// NewProcessor returns an unbound processor for the instance with URL
+// scheme u. A nil log discards.
+func NewProcessor(u urls.Scheme, log *slog.Logger) *Processor {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	reg := events.NewRegistry()
+	remote.Register(reg)
+	return &Processor{urls: u, log: log, reg: reg}
+}
+
+// Bind sets the commands the processor calls.
+func (p *Processor) Bind(c Commands) error {
+	if c == nil {
+		return errors.New("moderation: Bind needs the commands")
+	}
+	p.cmds.Store(&c)
+	return nil
+}
+
+var _ projections.Projector = (*Processor)(nil)
+
+// Name implements projections.Projector.
+func (*Processor) Name() string { return Name }
+
+// Version implements projections.Projector.
+func (*Processor) Version() int { return Version }
+
+// Handles implements projections.Projector: received activities only.
+func (*Processor) Handles(eventType string) bool { return eventType == remote.TypeActivityReceived }
+
+// Setup implements projections.Projector; the processor has no tables.
+func (*Processor) Setup(context.Context, *sql.Tx, projections.Tables) error { return nil }
+
+// Apply implements projections.Projector: it processes each received
+// Flag, Block and Undo{Block} in order. Refusals are logged and skipped;
+// other errors stop the batch.
+func (p *Processor) Apply(ctx context.Context, _ *sql.Tx, _ projections.Tables, batch []events.Envelope) error {
+	c := p.cmds.Load()
+	if c == nil {
+		return ErrNotBound
+	}
+	for _, e := range batch {
+		payload, err := projections.DecodeRegistered(p.reg, e)
+		if err != nil {
+			return err
+		}
+		rec, ok := payload.(*remote.ActivityReceived)
+		if !ok {
+			return &projections.DecodeError{Position: e.Position, Type: e.Type, Err: fmt.Errorf("unexpected payload %T", payload)}
+		}
+		if !interesting(rec) {
+			continue
+		}
+		if err := p.process(ctx, *c, rec); err != nil {
+			if refused(err) {
+				p.log.InfoContext(ctx, "moderation processor: activity refused", "activity", rec.ActivityID, "type", rec.Type,
+					"actor", rec.Actor, "position", e.Position, "reason", err)
+				continue
+			}
+			return fmt.Errorf("moderation processor: %s %s at position %d: %w", rec.Type, rec.ActivityID, e.Position, err)
+		}
+	}
+	return nil
+}
+
+// interesting: only Flag, Block and Undo are decoded.
+func interesting(rec *remote.ActivityReceived) bool {
+	switch rec.Type {
+	case as2.TypeFlag, typeBlock, as2.TypeUndo:
+		return true
+	}
+	return false
+}
+
+// skip is a refusal found by the processor itself.
+type skip struct{ reason string }
+
+func (s *skip) Error() string { return s.reason }
+
+func skipf(format string, args ...any) error { return &skip{reason: fmt.Sprintf(format, args...)} }
+
+func refused(err error) bool {
+	var s *skip
+	return errors.As(err, &s) || errors.Is(err, app.ErrModerationInvalid) || errors.Is(err, app.ErrModerationNotFound) ||
+		errors.Is(err, app.ErrActorNotFound) || errors.Is(err, app.ErrActorDeleted)
+}
+
+func (p *Processor) process(ctx context.Context, c Commands, rec *remote.ActivityReceived) error {
+	act, err := as2.Decode(rec.Raw)
+	if err != nil {
+		return skipf("undecodable activity: %v", err)
+	}
+	if act.ActorID() != rec.Actor {
+		return skipf("activity actor %q is not the verified actor %q", act.ActorID(), rec.Actor)
+	}
+	if p.isLocal(rec.Actor) {
+		return skipf("activity by a local actor %s", rec.Actor)
+	}
+	switch act.Type {
+	case as2.TypeFlag:
+		var targets []string
+		for _, id := range act.Object.IDs() {
+			if p.isLocal(id) {
+				targets = append(targets, id)
+			}
+		}
+		if len(targets) == 0 {
+			return skipf("Flag names nothing of this instance")
+		}
+		content := act.ContentIn()
+		if content == "" {
+			content = act.SummaryIn()
+		}
+		_, _, err := c.ReceiveReport(ctx, app.ReceivedFlag{ActivityID: rec.ActivityID, Actor: rec.Actor, Targets: targets,
+			Content: content, ReceivedAt: rec.ReceivedAt})
+		return err
+	case typeBlock:
+		if len(act.Target) > 0 {
+			return nil // a ban from a remote community (Lemmy), not a block of us
+		}
+		object := act.ObjectID()
+		if !p.isLocal(object) {
+			return nil
+		}
+		_, err := c.ReceiveBlock(ctx, app.ReceivedBlock{ActivityID: rec.ActivityID, Actor: rec.Actor, Blocked: object})
+		return err
+	case as2.TypeUndo:
+		inner := act.Object.First()
+		if inner.Object == nil || inner.Object.Type != typeBlock {
+			return nil // an Undo of something else, or of a Block by IRI only (see the report's gaps)
+		}
+		if a := inner.Object.ActorID(); a != "" && a != rec.Actor {
+			return skipf("Undo by %s of a Block by %s", rec.Actor, a)
+		}
+		object := inner.Object.ObjectID()
+		if !p.isLocal(object) || len(inner.Object.Target) > 0 {
+			return nil
+		}
+		_, err := c.ReceiveUndoBlock(ctx, app.ReceivedBlock{ActivityID: rec.ActivityID, Actor: rec.Actor, Blocked: object})
+		return err
+	}
+	return nil
+}
+
+// isLocal reports whether iri is a URL of this instance.
+func (p *Processor) isLocal(iri string) bool {
+	if _, ok := p.urls.Parse(iri); ok {
+		return true
+	}
+	return strings.HasPrefix(iri, p.urls.Base()+"/")
+}
