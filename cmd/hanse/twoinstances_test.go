@@ -91,7 +91,8 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// received lists the activity types the node's inbox recorded.
+// received lists the streams of the activities the node's inbox recorded
+// (one per activity; redeliveries are not recorded twice).
 func (n *node) received(t *testing.T) []string {
 	t.Helper()
 	var feed struct {
@@ -192,5 +193,40 @@ func TestTwoInstancesFederate(t *testing.T) {
 	t.Logf("A delivered %d activities; B's inbox recorded %d", delivered, len(b.received(t)))
 	if delivered < 3 { // Accept, Create, Delete
 		t.Errorf("A's deliveries %+v, want at least 3 delivered", deliveries.Items)
+	}
+
+	// A suspends B's domain: a new Follow from B is acknowledged (so B does
+	// not retry for days) but dropped unrecorded.
+	var block struct{ Position uint64 }
+	if s := a.admin(t, "POST", "/domain-blocks", map[string]any{"domain": b.host, "severity": "reject"}, &block); s != 201 {
+		t.Fatalf("domain block: %d", s)
+	}
+	var wasps struct {
+		ID, IRI  string
+		Position uint64
+	}
+	if s := a.admin(t, "POST", "/actors", map[string]any{"kind": "group", "username": "wasps"}, &wasps); s != 201 {
+		t.Fatalf("create second community: %d", s)
+	}
+	getAS(t, a.base+"/communities/wasps", "application/activity+json", max(wasps.Position, block.Position), nil)
+	receivedBefore := len(a.received(t))
+	if s := b.admin(t, "POST", "/actors/"+alice.ID+"/following", map[string]any{"target": wasps.IRI}, nil); s != 201 && s != 200 {
+		t.Fatalf("alice follows wasps: %d", s)
+	}
+	eventually(t, "B delivers its Follow of wasps", func() bool {
+		var ds struct{ Items []struct{ State, Inbox string } }
+		b.admin(t, "GET", "/deliveries?limit=50", nil, &ds)
+		for _, d := range ds.Items {
+			if strings.Contains(d.Inbox, "/communities/wasps/inbox") && d.State == "delivered" {
+				return true
+			}
+		}
+		return false
+	})
+	if n := len(a.received(t)); n != receivedBefore {
+		t.Errorf("A recorded %d new activities from a suspended domain, want none", n-receivedBefore)
+	}
+	if collectionHas(t, a.base+"/communities/wasps/followers", alice.IRI) {
+		t.Error("a follower from a suspended domain was accepted")
 	}
 }
