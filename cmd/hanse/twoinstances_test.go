@@ -214,7 +214,9 @@ func TestTwoInstancesFederate(t *testing.T) {
 		t.Fatalf("alice follows wasps: %d", s)
 	}
 	eventually(t, "B delivers its Follow of wasps", func() bool {
-		var ds struct{ Items []struct{ State, Inbox string } }
+		var ds struct {
+			Items []struct{ State, Inbox string }
+		}
 		b.admin(t, "GET", "/deliveries?limit=50", nil, &ds)
 		for _, d := range ds.Items {
 			if strings.Contains(d.Inbox, "/communities/wasps/inbox") && d.State == "delivered" {
