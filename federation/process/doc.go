@@ -9,8 +9,11 @@
 // owns no tables: the runner's checkpoint is what makes processing
 // resumable, so a restart goes on after the last activity handled. It
 // handles Follow of a local actor, Undo{Follow}, Accept{Follow} and
-// Reject{Follow} of a local actor's Follow, and Delete of a remote actor
-// (every relationship with it ends); everything else is a no-op — the
+// Reject{Follow} of a local actor's Follow, Delete of a remote actor
+// (every relationship with it ends), and Move of a remote actor (local
+// actors with an accepted follow of it follow its new account and unfollow
+// the old one, once the new account lists the old in alsoKnownAs; see
+// move.go); everything else is a no-op — the
 // activity is recorded already. A domain refusal (unknown or deleted local
 // actor, an Undo by a stranger, an Accept not from the followee) is logged
 // and skipped. An error of the event store is returned: the projection

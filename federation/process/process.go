@@ -37,6 +37,8 @@ type FollowCommands interface {
 	ReceiveReject(ctx context.Context, in app.ReceivedActivity) (app.FollowResult, error)
 	RemoveRemoteActor(ctx context.Context, followerIRI, followeeIRI, remoteActor, cause string) (app.FollowResult, error)
 	Relationship(ctx context.Context, followerIRI, followeeIRI string) (follow.State, error)
+	FollowMoveTarget(ctx context.Context, in app.MovedFollow) (app.FollowResult, error)
+	UnfollowMoveOrigin(ctx context.Context, in app.MovedFollow) (app.FollowResult, error)
 }
 
 // RemoteActors resolves remote actors (federation/resolve.Resolver
@@ -227,6 +229,8 @@ func (p work) process(ctx context.Context, rec *remote.ActivityReceived) error {
 			return nil // a post or another object; not ours
 		}
 		return p.deleteActor(ctx, id, rec.Actor)
+	case as2.TypeMove:
+		return p.move(ctx, id, rec.Actor, act)
 	}
 	return nil
 }

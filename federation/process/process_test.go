@@ -69,6 +69,12 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessWith(t, fakeRemote{})
+}
+
+// newHarnessWith is newHarness with the remote actor resolver ra.
+func newHarnessWith(t *testing.T, ra process.RemoteActors) *harness {
+	t.Helper()
 	dir := t.TempDir()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store, err := sqlite.Open(filepath.Join(dir, "events.db"), sqlite.Options{Logger: quiet})
@@ -94,7 +100,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.wiring, err = process.Wire(h.proc, store, reg, h.runner.DB(), scheme, fakeRemote{}, "hanse.example")
+	h.wiring, err = process.Wire(h.proc, store, reg, h.runner.DB(), scheme, ra, "hanse.example")
 	if err != nil {
 		t.Fatal(err)
 	}

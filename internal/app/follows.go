@@ -440,3 +440,72 @@ func (f *Follows) run(ctx context.Context, stream string, meta events.Metadata, 
 		return FollowResult{Stream: stream, Position: res.Position, Changed: true, State: next}, nil
 	}
 }
+
+// MovedFollow is one local actor's accepted follow of a remote actor that
+// announced a Move (account migration) to Target.
+type MovedFollow struct {
+	// MoveID is the Move's id; the commands' activity and event ids derive
+	// from it.
+	MoveID string
+	// OldIRI is the moving remote actor (the Move's actor and object).
+	OldIRI       string
+	LocalActorID string
+	// Target is the new account.
+	Target RemoteTarget
+}
+
+// MoveFollowID is the id of the Follow local actor localActorIRI sends to
+// the new account of a Move moveID.
+func MoveFollowID(localActorIRI, moveID, targetIRI string) string {
+	return activityIRI(localActorIRI, "follows", "move", moveID, targetIRI)
+}
+
+// MoveUndoID is the id of the Undo local actor localActorIRI sends to the
+// old account of a Move moveID.
+func MoveUndoID(localActorIRI, moveID string) string {
+	return activityIRI(localActorIRI, "undos", "move", moveID)
+}
+
+// FollowMoveTarget makes a local actor follow the new account of a Move
+// (Follow id MoveFollowID). A relationship already live, or one that
+// already records this Follow (it was sent and has ended since), decides
+// nothing, so processing the Move again appends nothing.
+func (f *Follows) FollowMoveTarget(ctx context.Context, in MovedFollow) (FollowResult, error) {
+	if in.MoveID == "" || in.OldIRI == "" {
+		return FollowResult{}, fmt.Errorf("%w: a Move needs its id and old actor", ErrFollowInvalid)
+	}
+	local, err := f.liveActor(ctx, f.Actors.ByID, in.LocalActorID)
+	if err != nil {
+		return FollowResult{}, err
+	}
+	followID := MoveFollowID(local.IRI, in.MoveID, in.Target.IRI)
+	return f.run(ctx, follow.Stream(local.IRI, in.Target.IRI), f.received(in.MoveID, in.OldIRI),
+		func(s follow.State, _ revision) ([]any, string, error) {
+			evs, err := follow.SendFollow(s, follow.OutboundFollow{FollowActivityID: followID, FollowerIRI: local.IRI,
+				FolloweeIRI: in.Target.IRI, LocalActorID: local.ID, RemoteInbox: in.Target.Inbox, RemoteSharedInbox: in.Target.SharedInbox})
+			return evs, "move-follow\n" + followID, err
+		})
+}
+
+// UnfollowMoveOrigin makes a local actor stop following the old account of
+// a Move (Undo id MoveUndoID). A relationship that already records this
+// Undo decides nothing, even if the local actor followed the old account
+// again since; one that is not live is ErrFollowNotFound.
+func (f *Follows) UnfollowMoveOrigin(ctx context.Context, in MovedFollow) (FollowResult, error) {
+	if in.MoveID == "" || in.OldIRI == "" {
+		return FollowResult{}, fmt.Errorf("%w: a Move needs its id and old actor", ErrFollowInvalid)
+	}
+	local, err := f.actor(ctx, f.Actors.ByID, in.LocalActorID)
+	if err != nil {
+		return FollowResult{}, err
+	}
+	undoID := MoveUndoID(local.IRI, in.MoveID)
+	return f.run(ctx, follow.Stream(local.IRI, in.OldIRI), f.received(in.MoveID, in.OldIRI),
+		func(s follow.State, _ revision) ([]any, string, error) {
+			if s.Seen(undoID) {
+				return nil, "", nil
+			}
+			evs, err := follow.SendUndo(s, undoID)
+			return evs, "move-undo\n" + undoID, err
+		})
+}
