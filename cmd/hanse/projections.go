@@ -27,6 +27,7 @@ import (
 	pmoderation "github.com/hanse-network/hanse/projections/moderation"
 	"github.com/hanse-network/hanse/projections/notes"
 	"github.com/hanse-network/hanse/projections/remoteactors"
+	"github.com/hanse-network/hanse/projections/remoteobjects"
 	"github.com/hanse-network/hanse/projections/streams"
 )
 
@@ -41,7 +42,7 @@ func readModelPath(cfg config.Store) string { return filepath.Join(cfg.DataDir, 
 // projectors are the read models every hanse process runs; serve and the
 // projections command must agree on them.
 func projectors() []projections.Projector {
-	return []projections.Projector{activity.New(), streams.New(), actors.New(), follows.New(), remoteactors.New(), notes.New(), pmoderation.New()}
+	return []projections.Projector{activity.New(), streams.New(), actors.New(), follows.New(), remoteactors.New(), remoteobjects.New(), notes.New(), pmoderation.New()}
 }
 
 // newProjectionRunner builds the projection runner of "hanse serve": the
