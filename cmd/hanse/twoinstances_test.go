@@ -167,6 +167,11 @@ func TestTwoInstancesFederate(t *testing.T) {
 		noteDoc.ID != noteIRI || noteDoc.Type != "Note" || noteDoc.AttributedTo != bees.IRI || !strings.Contains(noteDoc.Content, "Hive inspection") {
 		t.Fatalf("note document: %d %+v", s, noteDoc)
 	}
+	eventually(t, "A's NodeInfo counts the note", func() bool {
+		var node struct{ Usage struct{ LocalPosts int } }
+		status, _ := getAS(t, a.base+"/nodeinfo/2.1", "", 0, &node)
+		return status == 200 && node.Usage.LocalPosts == 1
+	})
 	eventually(t, "the community's outbox lists the Create", func() bool {
 		return collectionHas(t, a.base+"/communities/bees/outbox", noteIRI)
 	})

@@ -215,8 +215,9 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 	// Federation reads honour Hanse-Min-Position against the actors read
 	// model, so a client that just created an actor can fetch it.
 	awaitActors := httpapi.AwaitPosition(runner, actors.Name, 0)
-	disc := discovery.New(scheme, actorDirectory, releaseVersion(), discovery.Options{Logger: log})
-	noteDocs := notedocs.New(scheme, actorDirectory, notes.NewReader(runner.DB()), notedocs.Options{Logger: log})
+	noteReader := notes.NewReader(runner.DB())
+	disc := discovery.New(scheme, actorDirectory, releaseVersion(), discovery.Options{Logger: log, LocalPosts: noteReader.Count})
+	noteDocs := notedocs.New(scheme, actorDirectory, noteReader, notedocs.Options{Logger: log})
 	pub := actorpub.New(scheme, actorDirectory, actorpub.Options{Logger: log, Collections: map[urls.Collection]actorpub.Page{
 		urls.Followers: followWiring.Followers, urls.Following: followWiring.Following, urls.Outbox: noteDocs.Outbox,
 	}})

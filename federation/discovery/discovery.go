@@ -39,6 +39,9 @@ type Options struct {
 	Repository, Homepage string
 	// Logger receives internal errors; nil discards them.
 	Logger *slog.Logger
+	// LocalPosts counts the posts written on this instance (NodeInfo's
+	// usage.localPosts); nil reports 0.
+	LocalPosts func(context.Context) (int, error)
 }
 
 // Handler serves the discovery endpoints. Build it with New; it is safe
@@ -320,6 +323,12 @@ func (h *Handler) Document(ctx context.Context, schemaVersion string) (NodeInfo,
 		return NodeInfo{}, err
 	}
 	people := max(c.People, 0)
+	posts := 0
+	if h.opts.LocalPosts != nil {
+		if posts, err = h.opts.LocalPosts(ctx); err != nil {
+			return NodeInfo{}, err
+		}
+	}
 	doc := NodeInfo{
 		Version:   schemaVersion,
 		Software:  NodeInfoSoftware{Name: SoftwareName, Version: h.version},
@@ -327,7 +336,8 @@ func (h *Handler) Document(ctx context.Context, schemaVersion string) (NodeInfo,
 		Services:  NodeInfoServices{Inbound: []string{}, Outbound: []string{}},
 		Usage: NodeInfoUsage{
 			// Sign-ins are not recorded yet: every user counts as active.
-			Users: NodeInfoUsers{Total: people, ActiveMonth: people, ActiveHalfyear: people},
+			Users:      NodeInfoUsers{Total: people, ActiveMonth: people, ActiveHalfyear: people},
+			LocalPosts: max(posts, 0),
 		},
 		Metadata: map[string]any{"nodeName": h.opts.NodeName},
 	}

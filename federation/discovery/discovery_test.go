@@ -441,3 +441,44 @@ func TestVersionDefault(t *testing.T) {
 		t.Errorf("version %q, %v", doc.Software.Version, err)
 	}
 }
+
+func TestNodeInfoCountsLocalPosts(t *testing.T) {
+	u, err := urls.New("https://hanse.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name    string
+		posts   func(context.Context) (int, error)
+		want    int
+		wantErr bool
+	}{
+		{name: "no counter", want: 0},
+		{name: "counter", posts: func(context.Context) (int, error) { return 7, nil }, want: 7},
+		{name: "failing counter", posts: func(context.Context) (int, error) { return 0, errors.New("read model gone") }, wantErr: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := New(u, countingActors{}, "v1.0.0", Options{LocalPosts: tt.posts})
+			doc, err := h.Document(context.Background(), "2.1")
+			if (err != nil) != tt.wantErr || doc.Usage.LocalPosts != tt.want {
+				t.Fatalf("Document: localPosts %d, err %v; want %d, error %v", doc.Usage.LocalPosts, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+// countingActors is an actors.Reader with fixed counts and no actors.
+type countingActors struct{}
+
+func (countingActors) ByUsername(context.Context, string) (actors.Actor, error) {
+	return actors.Actor{}, actors.ErrNotFound
+}
+func (countingActors) ByID(context.Context, string) (actors.Actor, error) {
+	return actors.Actor{}, actors.ErrNotFound
+}
+func (countingActors) InstanceActor(context.Context) (actors.Actor, error) {
+	return actors.Actor{}, actors.ErrNotFound
+}
+func (countingActors) Counts(context.Context) (actors.Counts, error) {
+	return actors.Counts{People: 2}, nil
+}

@@ -7,6 +7,6 @@
 //
 // NodeInfo usage figures: users.total is the number of local Person actors
 // not deleted; activeMonth and activeHalfyear report the same number until
-// Hanse records sign-ins, and localPosts is 0 until posts exist.
+// Hanse records sign-ins, and localPosts counts the notes written here (Options.LocalPosts).
 // Registrations are closed (actors are created by administrators).
 package discovery
