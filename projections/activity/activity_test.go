@@ -4,90 +4,43 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/hanse-network/hanse/events"
-	"github.com/hanse-network/hanse/events/sqlite"
 	"github.com/hanse-network/hanse/projections"
 	"github.com/hanse-network/hanse/projections/activity"
-
-	_ "modernc.org/sqlite"
+	"github.com/hanse-network/hanse/projections/projectiontest"
 )
 
 type given struct {
 	stream, typ, actor, corr string
 }
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// openStore opens an event store in dir that records events at t0+1s,
-// t0+2s, ….
-func openStore(t *testing.T, dir string) *sqlite.Store {
-	t.Helper()
-	clock := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	store, err := sqlite.Open(filepath.Join(dir, "events.db"), sqlite.Options{Logger: quiet,
-		Clock: func() time.Time { clock = clock.Add(time.Second); return clock }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	return store
-}
-
 // appendAll appends evs, the i-th of them occurred at at(first+i) minus an
 // hour, and returns the last position.
-func appendAll(t *testing.T, store events.Store, first int, evs []given) events.Position {
-	t.Helper()
-	var head events.Position
+func appendAll(env *projectiontest.Env, first int, evs []given) events.Position {
 	for i, e := range evs {
-		res, err := store.Append(context.Background(), e.stream, events.Any, events.EventData{ID: events.NewUUID(), Type: e.typ, Data: []byte(`{}`),
+		env.Append(e.stream, events.EventData{ID: events.NewUUID(), Type: e.typ, Data: []byte(`{}`),
 			Metadata: events.Metadata{Actor: e.actor, CorrelationID: e.corr, OccurredAt: at(first + i).Add(-time.Hour)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		head = res.Position
 	}
-	return head
-}
-
-func startRunner(t *testing.T, store events.Store, dbPath string) *projections.Runner {
-	t.Helper()
-	r, err := projections.New(store, dbPath, quiet, nil, projections.Options{}, activity.New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	return r
-}
-
-func waitFor(t *testing.T, r *projections.Runner, pos events.Position) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := r.WaitFor(ctx, activity.Name, pos); err != nil {
-		t.Fatal(err)
-	}
+	return env.Head
 }
 
 // project appends evs (recorded at t0+1s, t0+2s, …; occurred one hour
 // earlier), runs the activity projection and returns its reader.
 func project(t *testing.T, evs []given) activity.Reader {
 	t.Helper()
-	dir := t.TempDir()
-	store := openStore(t, dir)
-	head := appendAll(t, store, 1, evs)
-	r := startRunner(t, store, filepath.Join(dir, "read.db"))
-	waitFor(t, r, head)
+	env := projectiontest.OpenTicking(t, t0)
+	appendAll(env, 1, evs)
+	r := env.Start(activity.New())
 	return activity.NewReader(r.DB().Reader())
 }
+
+// t0 is the store clock's start: events are recorded at t0+1s, t0+2s, ….
+var t0 = at(0)
 
 func at(sec int) time.Time { return time.Date(2025, 3, 1, 12, 0, sec, 0, time.UTC) }
 
@@ -221,9 +174,8 @@ func TestActivityNotLiveYet(t *testing.T) {
 // events arrive, two blue/green rebuilds and a build from scratch in a fresh
 // database have one checksum.
 func TestActivityRebuildIsDeterministic(t *testing.T) {
-	dir := t.TempDir()
-	store := openStore(t, dir)
-	r := startRunner(t, store, filepath.Join(dir, "read.db"))
+	env := projectiontest.OpenTicking(t, t0)
+	r := env.Runner("read.db", activity.New())
 	var head events.Position
 	for chunk := 0; chunk < 6; chunk++ {
 		var evs []given
@@ -231,33 +183,18 @@ func TestActivityRebuildIsDeterministic(t *testing.T) {
 			f := feed[i%len(feed)]
 			evs = append(evs, given{f.stream, f.typ, f.actor, fmt.Sprintf("c-%d", i)})
 		}
-		head = appendAll(t, store, chunk*40+1, evs)
-		waitFor(t, r, head)
+		head = appendAll(env, chunk*40+1, evs)
+		env.WaitAll(r, head)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	incremental, err := r.Checksum(ctx, activity.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for gen := 1; gen <= 2; gen++ {
-		if err := r.Rebuild(ctx, activity.Name); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.WaitSettled(ctx, activity.Name); err != nil {
-			t.Fatal(err)
-		}
+	ctx := context.Background()
+	incremental := projectiontest.RebuildTwiceSameChecksum(t, r, activity.Name, func(gen int) {
 		sts, err := r.Status(ctx)
 		if err != nil || len(sts) != 1 || sts[0].Generation != gen || sts[0].Position != head {
 			t.Fatalf("status after rebuild %d = %+v (%v)", gen, sts, err)
 		}
-		rebuilt, err := r.Checksum(ctx, activity.Name)
-		if err != nil || rebuilt != incremental {
-			t.Fatalf("checksum after rebuild %d = %s (%v), incremental %s", gen, rebuilt, err, incremental)
-		}
-	}
-	fresh := startRunner(t, store, filepath.Join(dir, "fresh.db"))
-	waitFor(t, fresh, head)
+	})
+	fresh := env.Runner("fresh.db", activity.New())
+	env.WaitAll(fresh, head)
 	scratch, err := fresh.Checksum(ctx, activity.Name)
 	if err != nil || scratch != incremental {
 		t.Fatalf("from-scratch checksum = %s (%v), incremental %s", scratch, err, incremental)

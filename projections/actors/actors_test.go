@@ -4,20 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/hanse-network/hanse/events"
-	"github.com/hanse-network/hanse/events/sqlite"
 	"github.com/hanse-network/hanse/internal/domain/actor"
 	"github.com/hanse-network/hanse/projections"
 	"github.com/hanse-network/hanse/projections/actors"
-
-	_ "modernc.org/sqlite"
+	"github.com/hanse-network/hanse/projections/projectiontest"
 )
 
 // given is one event of an actor stream, occurring at second sec.
@@ -35,52 +30,18 @@ func ptr[T any](v T) *T { return &v }
 // projection over them and returns its reader and runner.
 func project(t *testing.T, evs []given) (actors.Reader, *projections.Runner) {
 	t.Helper()
-	dir := t.TempDir()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := sqlite.Open(filepath.Join(dir, "events.db"), sqlite.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	reg := events.NewRegistry()
-	actor.Register(reg)
-	ctx := context.Background()
-	var head events.Position
+	env := projectiontest.Open(t)
+	actor.Register(env.Registry)
 	for _, e := range evs {
 		stream := actor.Stream(e.id)
 		if r, ok := e.payload.(actor.UsernameReserved); ok {
 			stream = actor.UsernameStream(r.Username)
 		}
-		ed, err := reg.NewEvent(events.NewUUID(), e.payload, events.Metadata{OccurredAt: at(e.sec), Actor: "admin-1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := store.Append(ctx, stream, events.Any, ed)
-		if err != nil {
-			t.Fatal(err)
-		}
-		head = res.Position
+		env.Record(stream, e.payload, events.Metadata{OccurredAt: at(e.sec), Actor: "admin-1"})
 	}
 	// Unrelated events are skipped.
-	if res, err := store.Append(ctx, "community-1", events.Any,
-		events.EventData{ID: events.NewUUID(), Type: "community.created", Data: []byte(`{}`)}); err != nil {
-		t.Fatal(err)
-	} else {
-		head = res.Position
-	}
-	r, err := projections.New(store, filepath.Join(dir, "read.db"), quiet, nil, projections.Options{}, actors.New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := r.WaitFor(wctx, actors.Name, head); err != nil {
-		t.Fatal(err)
-	}
+	env.AppendUnrelated()
+	r := env.Start(actors.New())
 	return actors.NewReader(r.DB()), r
 }
 
@@ -200,32 +161,11 @@ func TestActorsGivenEventsThenReader(t *testing.T) {
 }
 
 func TestActorsEventBeforeCreatedStopsTheProjection(t *testing.T) {
-	dir := t.TempDir()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := sqlite.Open(filepath.Join(dir, "events.db"), sqlite.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	reg := events.NewRegistry()
-	actor.Register(reg)
-	ctx := context.Background()
-	ed, _ := reg.NewEvent(events.NewUUID(), actor.Deleted{}, events.Metadata{OccurredAt: at(1)})
-	res, err := store.Append(ctx, actor.Stream("ghost"), events.Any, ed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := projections.New(store, filepath.Join(dir, "read.db"), quiet, nil, projections.Options{}, actors.New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := r.WaitFor(wctx, actors.Name, res.Position); !errors.Is(err, projections.ErrFailed) {
+	env := projectiontest.Open(t)
+	actor.Register(env.Registry)
+	pos := env.Record(actor.Stream("ghost"), actor.Deleted{}, events.Metadata{OccurredAt: at(1)})
+	r := env.Runner("read.db", actors.New())
+	if err := projectiontest.Await(r, actors.Name, pos); !errors.Is(err, projections.ErrFailed) {
 		t.Fatalf("WaitFor = %v, want ErrFailed", err)
 	}
 }
@@ -248,22 +188,7 @@ func TestActorsRebuildIsDeterministic(t *testing.T) {
 	}
 	q, r := project(t, evs)
 	ctx := context.Background()
-	before, err := r.Checksum(ctx, actors.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		if err := r.Rebuild(ctx, actors.Name); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.WaitSettled(ctx, actors.Name); err != nil {
-			t.Fatal(err)
-		}
-		after, err := r.Checksum(ctx, actors.Name)
-		if err != nil || after != before {
-			t.Fatalf("checksum after rebuild %s (%v), before %s", after, err, before)
-		}
-	}
+	projectiontest.RebuildTwiceSameChecksum(t, r, actors.Name, nil)
 	c, err := q.Counts(ctx)
 	// 60 actors, 20 of each kind; deleted: i%7 == 0 → i in {0,7,...,56}: 9 actors.
 	wantPeople, wantGroups := 0, 0

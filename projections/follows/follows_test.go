@@ -4,20 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/hanse-network/hanse/events"
-	"github.com/hanse-network/hanse/events/sqlite"
 	"github.com/hanse-network/hanse/internal/domain/follow"
 	"github.com/hanse-network/hanse/projections"
 	"github.com/hanse-network/hanse/projections/follows"
-
-	_ "modernc.org/sqlite"
+	"github.com/hanse-network/hanse/projections/projectiontest"
 )
 
 const (
@@ -54,45 +49,14 @@ func on(follower, followee string, payload any) ev { return ev{follower, followe
 // position of every event.
 func project(t *testing.T, evs []ev) (follows.Reader, *projections.Runner, []events.Position) {
 	t.Helper()
-	dir := t.TempDir()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := sqlite.Open(filepath.Join(dir, "events.db"), sqlite.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	reg := events.NewRegistry()
-	follow.Register(reg)
-	ctx := context.Background()
+	env := projectiontest.Open(t)
+	follow.Register(env.Registry)
 	var positions []events.Position
 	for i, e := range evs {
-		ed, err := reg.NewEvent(events.NewUUID(), e.payload, events.Metadata{OccurredAt: at(i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := store.Append(ctx, follow.Stream(e.follower, e.followee), events.Any, ed)
-		if err != nil {
-			t.Fatal(err)
-		}
-		positions = append(positions, res.Position)
+		positions = append(positions, env.Record(follow.Stream(e.follower, e.followee), e.payload, events.Metadata{OccurredAt: at(i)}))
 	}
-	res, err := store.Append(ctx, "community-1", events.Any, events.EventData{ID: events.NewUUID(), Type: "community.created", Data: []byte(`{}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := projections.New(store, filepath.Join(dir, "read.db"), quiet, nil, projections.Options{}, follows.New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := r.WaitFor(wctx, follows.Name, res.Position); err != nil {
-		t.Fatal(err)
-	}
+	env.AppendUnrelated()
+	r := env.Start(follows.New())
 	return follows.NewReader(r.DB()), r, positions
 }
 
@@ -267,26 +231,11 @@ func TestFollowsRebuildIsDeterministic(t *testing.T) {
 	}
 	q, r, _ := project(t, evs)
 	ctx := context.Background()
-	before, err := r.Checksum(ctx, follows.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
 	countsBefore, err := q.Counts(ctx, "g1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 2 {
-		if err := r.Rebuild(ctx, follows.Name); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.WaitSettled(ctx, follows.Name); err != nil {
-			t.Fatal(err)
-		}
-		after, err := r.Checksum(ctx, follows.Name)
-		if err != nil || after != before {
-			t.Fatalf("checksum after rebuild %s (%v), before %s", after, err, before)
-		}
-	}
+	projectiontest.RebuildTwiceSameChecksum(t, r, follows.Name, nil)
 	c, err := q.Counts(ctx, "g1")
 	if err != nil || c != countsBefore {
 		t.Fatalf("Counts after rebuilds %+v, before %+v (%v)", c, countsBefore, err)
@@ -299,31 +248,11 @@ func TestFollowsRebuildIsDeterministic(t *testing.T) {
 }
 
 func TestFollowsEventWithoutRequestFails(t *testing.T) {
-	dir := t.TempDir()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := sqlite.Open(filepath.Join(dir, "events.db"), sqlite.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	reg := events.NewRegistry()
-	follow.Register(reg)
-	ed, _ := reg.NewEvent(events.NewUUID(), follow.Accepted{AcceptActivityID: "a"}, events.Metadata{OccurredAt: at(0)})
-	res, err := store.Append(context.Background(), follow.Stream(bob, local), events.Any, ed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := projections.New(store, filepath.Join(dir, "read.db"), quiet, nil, projections.Options{}, follows.New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := r.WaitFor(ctx, follows.Name, res.Position); !errors.Is(err, projections.ErrFailed) {
+	env := projectiontest.Open(t)
+	follow.Register(env.Registry)
+	pos := env.Record(follow.Stream(bob, local), follow.Accepted{AcceptActivityID: "a"}, events.Metadata{OccurredAt: at(0)})
+	r := env.Runner("read.db", follows.New())
+	if err := projectiontest.Await(r, follows.Name, pos); !errors.Is(err, projections.ErrFailed) {
 		t.Fatalf("WaitFor = %v, want ErrFailed", err)
 	}
 }

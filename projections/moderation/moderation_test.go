@@ -4,20 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/hanse-network/hanse/events"
-	"github.com/hanse-network/hanse/events/sqlite"
 	domain "github.com/hanse-network/hanse/internal/domain/moderation"
 	"github.com/hanse-network/hanse/projections"
 	"github.com/hanse-network/hanse/projections/moderation"
-
-	_ "modernc.org/sqlite"
+	"github.com/hanse-network/hanse/projections/projectiontest"
 )
 
 func at(sec int) time.Time { return time.Date(2026, 5, 4, 10, 0, sec, 0, time.UTC) }
@@ -48,47 +43,13 @@ func block(remote, local string) ev {
 // and returns its reader and runner.
 func project(t testing.TB, evs []ev) (moderation.Reader, *projections.Runner) {
 	t.Helper()
-	dir := t.TempDir()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := sqlite.Open(filepath.Join(dir, "events.db"), sqlite.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	reg := events.NewRegistry()
-	domain.Register(reg)
-	ctx := context.Background()
-	var datas []events.EventData
-	var streams []string
+	env := projectiontest.Open(t)
+	domain.Register(env.Registry)
 	for i, e := range evs {
-		ed, err := reg.NewEvent(events.NewUUID(), e.payload, events.Metadata{OccurredAt: at(i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		datas, streams = append(datas, ed), append(streams, e.stream)
+		env.Record(e.stream, e.payload, events.Metadata{OccurredAt: at(i)})
 	}
-	for i := range datas {
-		if _, err := store.Append(ctx, streams[i], events.Any, datas[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	res, err := store.Append(ctx, "community-1", events.Any, events.EventData{ID: events.NewUUID(), Type: "community.created", Data: []byte(`{}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := projections.New(store, filepath.Join(dir, "read.db"), quiet, nil, projections.Options{}, moderation.New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := r.WaitFor(wctx, moderation.Name, res.Position); err != nil {
-		t.Fatal(err)
-	}
+	env.AppendUnrelated()
+	r := env.Start(moderation.New())
 	return moderation.NewReader(r.DB()), r
 }
 
@@ -252,21 +213,7 @@ func TestRebuildIsIdentical(t *testing.T) {
 	}
 	q, r := project(t, evs)
 	ctx := context.Background()
-	before, err := r.Checksum(ctx, moderation.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		if err := r.Rebuild(ctx, moderation.Name); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.WaitSettled(ctx, moderation.Name); err != nil {
-			t.Fatal(err)
-		}
-		if after, err := r.Checksum(ctx, moderation.Name); err != nil || after != before {
-			t.Fatalf("checksum after rebuild %s (%v), before %s", after, err, before)
-		}
-	}
+	projectiontest.RebuildTwiceSameChecksum(t, r, moderation.Name, nil)
 	if open, err := q.Reports(ctx, true, "", 200); err != nil || len(open.Items) != 20 {
 		t.Fatalf("open reports after rebuilds: %d %v", len(open.Items), err)
 	}

@@ -4,20 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/hanse-network/hanse/events"
-	"github.com/hanse-network/hanse/events/sqlite"
 	"github.com/hanse-network/hanse/internal/domain/note"
 	"github.com/hanse-network/hanse/projections"
 	"github.com/hanse-network/hanse/projections/notes"
-
-	_ "modernc.org/sqlite"
+	"github.com/hanse-network/hanse/projections/projectiontest"
 )
 
 func at(sec int) time.Time { return time.Date(2026, 5, 4, 10, 0, sec, 123456789, time.UTC) }
@@ -39,45 +34,14 @@ func del(id string) given { return given{id, note.Deleted{}} }
 // reader, the runner and the positions.
 func project(t *testing.T, evs []given) (notes.Reader, *projections.Runner, []events.Position) {
 	t.Helper()
-	dir := t.TempDir()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := sqlite.Open(filepath.Join(dir, "events.db"), sqlite.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	reg := events.NewRegistry()
-	note.Register(reg)
-	ctx := context.Background()
+	env := projectiontest.Open(t)
+	note.Register(env.Registry)
 	var positions []events.Position
 	for i, e := range evs {
-		ed, err := reg.NewEvent(events.NewUUID(), e.payload, events.Metadata{OccurredAt: at(i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := store.Append(ctx, note.Stream(e.id), events.Any, ed)
-		if err != nil {
-			t.Fatal(err)
-		}
-		positions = append(positions, res.Position)
+		positions = append(positions, env.Record(note.Stream(e.id), e.payload, events.Metadata{OccurredAt: at(i)}))
 	}
-	res, err := store.Append(ctx, "community-1", events.Any, events.EventData{ID: events.NewUUID(), Type: "community.created", Data: []byte(`{}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := projections.New(store, filepath.Join(dir, "read.db"), quiet, nil, projections.Options{}, notes.New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := r.WaitFor(wctx, notes.Name, res.Position); err != nil {
-		t.Fatal(err)
-	}
+	env.AppendUnrelated()
+	r := env.Start(notes.New())
 	return notes.NewReader(r.DB()), r, positions
 }
 
@@ -195,19 +159,5 @@ func TestNotesPagingAndRebuild(t *testing.T) {
 			t.Fatalf("cursor %q: err = %v, want ErrBadCursor", bad, err)
 		}
 	}
-	before, err := r.Checksum(ctx, notes.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		if err := r.Rebuild(ctx, notes.Name); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.WaitSettled(ctx, notes.Name); err != nil {
-			t.Fatal(err)
-		}
-		if after, err := r.Checksum(ctx, notes.Name); err != nil || after != before {
-			t.Fatalf("checksum after rebuild %s (%v), before %s", after, err, before)
-		}
-	}
+	projectiontest.RebuildTwiceSameChecksum(t, r, notes.Name, nil)
 }

@@ -3,87 +3,39 @@ package streams_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/hanse-network/hanse/events"
-	"github.com/hanse-network/hanse/events/sqlite"
 	"github.com/hanse-network/hanse/projections"
+	"github.com/hanse-network/hanse/projections/projectiontest"
 	"github.com/hanse-network/hanse/projections/streams"
-
-	_ "modernc.org/sqlite"
 )
 
 type given struct {
 	stream, typ string
 }
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// openStore opens an event store in dir that records events at t0+1s,
-// t0+2s, ….
-func openStore(t *testing.T, dir string) *sqlite.Store {
-	t.Helper()
-	clock := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	store, err := sqlite.Open(filepath.Join(dir, "events.db"), sqlite.Options{Logger: quiet,
-		Clock: func() time.Time { clock = clock.Add(time.Second); return clock }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	return store
-}
-
-func appendAll(t *testing.T, store events.Store, evs []given) events.Position {
-	t.Helper()
-	var head events.Position
+func appendAll(env *projectiontest.Env, evs []given) events.Position {
 	for _, e := range evs {
-		res, err := store.Append(context.Background(), e.stream, events.Any, events.EventData{ID: events.NewUUID(), Type: e.typ, Data: []byte(`{}`)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		head = res.Position
+		env.Append(e.stream, events.EventData{ID: events.NewUUID(), Type: e.typ, Data: []byte(`{}`)})
 	}
-	return head
-}
-
-func startRunner(t *testing.T, store events.Store, dbPath string) *projections.Runner {
-	t.Helper()
-	r, err := projections.New(store, dbPath, quiet, nil, projections.Options{}, streams.New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	return r
-}
-
-func waitFor(t *testing.T, r *projections.Runner, pos events.Position) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := r.WaitFor(ctx, streams.Name, pos); err != nil {
-		t.Fatal(err)
-	}
+	return env.Head
 }
 
 // project appends the given events to a fresh store (recorded at t0+1s,
 // t0+2s, …), runs the streams projection over them and returns its reader.
 func project(t *testing.T, evs []given) (streams.Reader, *projections.Runner) {
 	t.Helper()
-	dir := t.TempDir()
-	store := openStore(t, dir)
-	head := appendAll(t, store, evs)
-	r := startRunner(t, store, filepath.Join(dir, "read.db"))
-	waitFor(t, r, head)
+	env := projectiontest.OpenTicking(t, t0)
+	appendAll(env, evs)
+	r := env.Start(streams.New())
 	return streams.NewReader(r.DB().Reader()), r
 }
+
+// t0 is the store clock's start: events are recorded at t0+1s, t0+2s, ….
+var t0 = at(0)
 
 func at(sec int) time.Time { return time.Date(2025, 3, 1, 12, 0, sec, 0, time.UTC) }
 
@@ -190,9 +142,8 @@ func TestStreamsListByKindPages(t *testing.T) {
 // while events arrive, two blue/green rebuilds and a build from scratch in a
 // fresh database have one checksum.
 func TestStreamsRebuildIsDeterministic(t *testing.T) {
-	dir := t.TempDir()
-	store := openStore(t, dir)
-	r := startRunner(t, store, filepath.Join(dir, "read.db"))
+	env := projectiontest.OpenTicking(t, t0)
+	r := env.Runner("read.db", streams.New())
 	ids := []string{"community-1", "person-2", "event-3", "post-4", "community-5"}
 	types := []string{"x.created", "x.changed", "x.renamed"}
 	var head events.Position
@@ -201,33 +152,18 @@ func TestStreamsRebuildIsDeterministic(t *testing.T) {
 		for i := chunk * 50; i < (chunk+1)*50; i++ {
 			evs = append(evs, given{ids[i*7%len(ids)], types[i%len(types)]})
 		}
-		head = appendAll(t, store, evs)
-		waitFor(t, r, head)
+		head = appendAll(env, evs)
+		env.WaitAll(r, head)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	incremental, err := r.Checksum(ctx, streams.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for gen := 1; gen <= 2; gen++ {
-		if err := r.Rebuild(ctx, streams.Name); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.WaitSettled(ctx, streams.Name); err != nil {
-			t.Fatal(err)
-		}
+	ctx := context.Background()
+	incremental := projectiontest.RebuildTwiceSameChecksum(t, r, streams.Name, func(gen int) {
 		sts, err := r.Status(ctx)
 		if err != nil || len(sts) != 1 || sts[0].Generation != gen || sts[0].Position != head {
 			t.Fatalf("status after rebuild %d = %+v (%v)", gen, sts, err)
 		}
-		rebuilt, err := r.Checksum(ctx, streams.Name)
-		if err != nil || rebuilt != incremental {
-			t.Fatalf("checksum after rebuild %d = %s (%v), incremental %s", gen, rebuilt, err, incremental)
-		}
-	}
-	fresh := startRunner(t, store, filepath.Join(dir, "fresh.db"))
-	waitFor(t, fresh, head)
+	})
+	fresh := env.Runner("fresh.db", streams.New())
+	env.WaitAll(fresh, head)
 	scratch, err := fresh.Checksum(ctx, streams.Name)
 	if err != nil || scratch != incremental {
 		t.Fatalf("from-scratch checksum = %s (%v), incremental %s", scratch, err, incremental)
