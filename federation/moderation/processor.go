@@ -11,6 +11,7 @@ import (
 
 	"github.com/hanse-network/hanse/events"
 	"github.com/hanse-network/hanse/federation/as2"
+	"github.com/hanse-network/hanse/federation/reactor"
 	"github.com/hanse-network/hanse/federation/urls"
 	"github.com/hanse-network/hanse/internal/app"
 	"github.com/hanse-network/hanse/internal/domain/remote"
@@ -46,10 +47,10 @@ var ErrNotBound = errors.New("moderation: processor used before Bind")
 // NewProcessor, register it with the projection runner, and Bind its
 // commands before the runner starts.
 type Processor struct {
+	reactor.Received
 	cmds atomic.Pointer[Commands]
 	urls urls.Scheme
 	log  *slog.Logger
-	reg  *events.Registry
 }
 
 // NewProcessor returns an unbound processor for the instance with URL
@@ -58,9 +59,7 @@ func NewProcessor(u urls.Scheme, log *slog.Logger) *Processor {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	reg := events.NewRegistry()
-	remote.Register(reg)
-	return &Processor{urls: u, log: log, reg: reg}
+	return &Processor{Received: reactor.NewReceived("moderation processor", log), urls: u, log: log}
 }
 
 // Bind sets the commands the processor calls.
@@ -80,12 +79,6 @@ func (*Processor) Name() string { return Name }
 // Version implements projections.Projector.
 func (*Processor) Version() int { return Version }
 
-// Handles implements projections.Projector: received activities only.
-func (*Processor) Handles(eventType string) bool { return eventType == remote.TypeActivityReceived }
-
-// Setup implements projections.Projector; the processor has no tables.
-func (*Processor) Setup(context.Context, *sql.Tx, projections.Tables) error { return nil }
-
 // Apply implements projections.Projector: it processes each received
 // Flag, Block and Undo{Block} in order. Refusals are logged and skipped;
 // other errors stop the batch.
@@ -94,28 +87,12 @@ func (p *Processor) Apply(ctx context.Context, _ *sql.Tx, _ projections.Tables, 
 	if c == nil {
 		return ErrNotBound
 	}
-	for _, e := range batch {
-		payload, err := projections.DecodeRegistered(p.reg, e)
-		if err != nil {
-			return err
-		}
-		rec, ok := payload.(*remote.ActivityReceived)
-		if !ok {
-			return &projections.DecodeError{Position: e.Position, Type: e.Type, Err: fmt.Errorf("unexpected payload %T", payload)}
-		}
+	return p.Each(ctx, batch, refused, func(ctx context.Context, rec *remote.ActivityReceived) error {
 		if !interesting(rec) {
-			continue
+			return nil
 		}
-		if err := p.process(ctx, *c, rec); err != nil {
-			if refused(err) {
-				p.log.InfoContext(ctx, "moderation processor: activity refused", "activity", rec.ActivityID, "type", rec.Type,
-					"actor", rec.Actor, "position", e.Position, "reason", err)
-				continue
-			}
-			return fmt.Errorf("moderation processor: %s %s at position %d: %w", rec.Type, rec.ActivityID, e.Position, err)
-		}
-	}
-	return nil
+		return p.process(ctx, *c, rec)
+	})
 }
 
 // interesting: only Flag, Block and Undo are decoded.

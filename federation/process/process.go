@@ -12,6 +12,7 @@ import (
 	"github.com/hanse-network/hanse/events"
 	"github.com/hanse-network/hanse/federation/as2"
 	"github.com/hanse-network/hanse/federation/moderation"
+	"github.com/hanse-network/hanse/federation/reactor"
 	"github.com/hanse-network/hanse/federation/urls"
 	"github.com/hanse-network/hanse/internal/app"
 	"github.com/hanse-network/hanse/internal/domain/follow"
@@ -84,10 +85,10 @@ var ErrNotBound = errors.New("process: inbox processor used before Bind")
 // New, register it with the projection runner, and Bind its Deps before
 // the runner starts.
 type Processor struct {
+	reactor.Received
 	deps atomic.Pointer[Deps]
 	urls urls.Scheme
 	log  *slog.Logger
-	reg  *events.Registry
 	// policy, when set, keeps Follows from silenced or rejected domains
 	// from creating relationships (SetPolicy).
 	policy moderation.Policy
@@ -103,9 +104,7 @@ func New(u urls.Scheme, log *slog.Logger) *Processor {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	reg := events.NewRegistry()
-	remote.Register(reg)
-	return &Processor{urls: u, log: log, reg: reg}
+	return &Processor{Received: reactor.NewReceived("inbox processor", log), urls: u, log: log}
 }
 
 // Bind sets what the processor calls; every field is required.
@@ -125,12 +124,6 @@ func (*Processor) Name() string { return Name }
 // Version implements projections.Projector.
 func (*Processor) Version() int { return Version }
 
-// Handles implements projections.Projector: received activities only.
-func (*Processor) Handles(eventType string) bool { return eventType == remote.TypeActivityReceived }
-
-// Setup implements projections.Projector; the processor has no tables.
-func (*Processor) Setup(context.Context, *sql.Tx, projections.Tables) error { return nil }
-
 // Apply implements projections.Projector: it processes each received
 // activity in order. Refusals are logged and skipped; other errors stop
 // the batch.
@@ -140,25 +133,7 @@ func (p *Processor) Apply(ctx context.Context, _ *sql.Tx, _ projections.Tables, 
 		return ErrNotBound
 	}
 	w := work{Processor: p, Deps: d}
-	for _, e := range batch {
-		payload, err := projections.DecodeRegistered(p.reg, e)
-		if err != nil {
-			return err
-		}
-		rec, ok := payload.(*remote.ActivityReceived)
-		if !ok {
-			return &projections.DecodeError{Position: e.Position, Type: e.Type, Err: fmt.Errorf("unexpected payload %T", payload)}
-		}
-		if err := w.process(ctx, rec); err != nil {
-			if refused(err) {
-				p.log.InfoContext(ctx, "inbox processor: activity refused", "activity", rec.ActivityID, "type", rec.Type,
-					"actor", rec.Actor, "position", e.Position, "reason", err)
-				continue
-			}
-			return fmt.Errorf("inbox processor: %s %s at position %d: %w", rec.Type, rec.ActivityID, e.Position, err)
-		}
-	}
-	return nil
+	return p.Each(ctx, batch, refused, w.process)
 }
 
 // skip is a refusal found by the processor itself (not by a command).
