@@ -466,7 +466,7 @@ func TestReadErrors(t *testing.T) {
 		{errors.New("disk on fire"), http.StatusInternalServerError},
 	}
 	for _, tt := range tests {
-		srv := serve(t, New(scheme, &fakeReader{err: tt.err}, Options{}))
+		srv := serve(t, New(scheme, &fakeReader{Err: tt.err}, Options{}))
 		for _, path := range []string{"/users/alice", "/actor", "/@alice", "/users/alice/outbox"} {
 			resp, body := fetch(t, http.MethodGet, srv.URL+path, acceptAS)
 			if resp.StatusCode != tt.status || strings.Contains(string(body), "disk on fire") {

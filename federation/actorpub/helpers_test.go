@@ -1,12 +1,10 @@
 package actorpub
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,51 +13,11 @@ import (
 	"github.com/hanse-network/hanse/federation/urls"
 	"github.com/hanse-network/hanse/internal/domain/actor"
 	"github.com/hanse-network/hanse/projections/actors"
+	"github.com/hanse-network/hanse/projections/actors/actorstest"
 )
 
 // fakeReader is an in-memory actors.Reader.
-type fakeReader struct {
-	list []actors.Actor
-	err  error // returned by every method when set
-}
-
-func (f *fakeReader) ByUsername(_ context.Context, username string) (actors.Actor, error) {
-	if f.err != nil {
-		return actors.Actor{}, f.err
-	}
-	for _, a := range f.list {
-		if strings.EqualFold(a.Username, username) {
-			return a, nil
-		}
-	}
-	return actors.Actor{}, actors.ErrNotFound
-}
-
-func (f *fakeReader) ByID(_ context.Context, id string) (actors.Actor, error) {
-	if f.err != nil {
-		return actors.Actor{}, f.err
-	}
-	for _, a := range f.list {
-		if a.ID == id {
-			return a, nil
-		}
-	}
-	return actors.Actor{}, actors.ErrNotFound
-}
-
-func (f *fakeReader) InstanceActor(_ context.Context) (actors.Actor, error) {
-	if f.err != nil {
-		return actors.Actor{}, f.err
-	}
-	for _, a := range f.list {
-		if a.Kind == actor.KindApplication {
-			return a, nil
-		}
-	}
-	return actors.Actor{}, actors.ErrNotFound
-}
-
-func (f *fakeReader) Counts(context.Context) (actors.Counts, error) { return actors.Counts{}, f.err }
+type fakeReader = actorstest.Memory
 
 const base = "http://127.0.0.1:8080"
 
@@ -80,7 +38,7 @@ func testPEM(t testing.TB) string {
 
 func sampleActors(t testing.TB) *fakeReader {
 	pem := testPEM(t)
-	return &fakeReader{list: []actors.Actor{
+	return &fakeReader{Actors: []actors.Actor{
 		{ID: "a1", Kind: actor.KindPerson, Username: "alice", Name: "Alice Müller",
 			Summary: "Lernbegleiterin in Bremen.\nMag <Bücher> & Kaffee.", Discoverable: true,
 			PublicKeyPEM: pem, KeyGeneration: 1, CreatedAt: t0, UpdatedAt: t0},

@@ -26,54 +26,11 @@ import (
 	"github.com/hanse-network/hanse/internal/domain/actor"
 	"github.com/hanse-network/hanse/projections"
 	"github.com/hanse-network/hanse/projections/actors"
+	"github.com/hanse-network/hanse/projections/actors/actorstest"
 )
 
 // fakeReader is an in-memory actors.Reader.
-type fakeReader struct {
-	list   []actors.Actor
-	counts actors.Counts
-	err    error // returned by every method when set
-}
-
-func (f *fakeReader) ByUsername(_ context.Context, username string) (actors.Actor, error) {
-	if f.err != nil {
-		return actors.Actor{}, f.err
-	}
-	for _, a := range f.list {
-		if strings.EqualFold(a.Username, username) {
-			return a, nil
-		}
-	}
-	return actors.Actor{}, actors.ErrNotFound
-}
-
-func (f *fakeReader) ByID(_ context.Context, id string) (actors.Actor, error) {
-	if f.err != nil {
-		return actors.Actor{}, f.err
-	}
-	for _, a := range f.list {
-		if a.ID == id {
-			return a, nil
-		}
-	}
-	return actors.Actor{}, actors.ErrNotFound
-}
-
-func (f *fakeReader) InstanceActor(_ context.Context) (actors.Actor, error) {
-	if f.err != nil {
-		return actors.Actor{}, f.err
-	}
-	for _, a := range f.list {
-		if a.Kind == actor.KindApplication {
-			return a, nil
-		}
-	}
-	return actors.Actor{}, actors.ErrNotFound
-}
-
-func (f *fakeReader) Counts(_ context.Context) (actors.Counts, error) {
-	return f.counts, f.err
-}
+type fakeReader = actorstest.Memory
 
 const base = "http://127.0.0.1:8080"
 
@@ -81,14 +38,14 @@ var t0 = time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC)
 
 func sampleReader() *fakeReader {
 	return &fakeReader{
-		list: []actors.Actor{
+		Actors: []actors.Actor{
 			{ID: "a1", Kind: actor.KindPerson, Username: "Alice", Name: "Alice", CreatedAt: t0},
 			{ID: "g1", Kind: actor.KindGroup, Username: "lernen", CreatedAt: t0},
 			{ID: "o1", Kind: actor.KindOrganization, Username: "vhs", CreatedAt: t0},
 			{ID: "i1", Kind: actor.KindApplication, Username: "hanse.instance", CreatedAt: t0},
 			{ID: "d1", Kind: actor.KindPerson, Username: "gone", CreatedAt: t0, DeletedAt: t0.Add(time.Hour)},
 		},
-		counts: actors.Counts{People: 2, Communities: 1},
+		Totals: actors.Counts{People: 2, Communities: 1},
 	}
 }
 
@@ -246,7 +203,7 @@ func TestReadModelErrors(t *testing.T) {
 		{errors.New("disk on fire"), http.StatusInternalServerError},
 	}
 	for _, tt := range tests {
-		srv := serve(t, New(urls.MustNew(base), &fakeReader{err: tt.err}, "1", Options{}))
+		srv := serve(t, New(urls.MustNew(base), &fakeReader{Err: tt.err}, "1", Options{}))
 		for _, path := range []string{urls.WebFingerPath + "?resource=acct:alice@127.0.0.1:8080", urls.NodeInfo21Path, urls.NodeInfo20Path} {
 			resp, body := do(t, http.MethodGet, srv.URL+path)
 			if resp.StatusCode != tt.status {
@@ -370,7 +327,7 @@ func TestNodeInfoValidatesAgainstSchema(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(version+"/"+tt.name, func(t *testing.T) {
 				fake := sampleReader()
-				fake.counts = tt.counts
+				fake.Totals = tt.counts
 				srv := serve(t, New(urls.MustNew(base), fake, "0.3.0-dev", tt.opts))
 				resp, body := do(t, http.MethodGet, srv.URL+"/nodeinfo/"+version)
 				if resp.StatusCode != http.StatusOK {
@@ -458,27 +415,11 @@ func TestNodeInfoCountsLocalPosts(t *testing.T) {
 		{name: "failing counter", posts: func(context.Context) (int, error) { return 0, errors.New("read model gone") }, wantErr: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			h := New(u, countingActors{}, "v1.0.0", Options{LocalPosts: tt.posts})
+			h := New(u, &actorstest.Memory{Totals: actors.Counts{People: 2}}, "v1.0.0", Options{LocalPosts: tt.posts})
 			doc, err := h.Document(context.Background(), "2.1")
 			if (err != nil) != tt.wantErr || doc.Usage.LocalPosts != tt.want {
 				t.Fatalf("Document: localPosts %d, err %v; want %d, error %v", doc.Usage.LocalPosts, err, tt.want, tt.wantErr)
 			}
 		})
 	}
-}
-
-// countingActors is an actors.Reader with fixed counts and no actors.
-type countingActors struct{}
-
-func (countingActors) ByUsername(context.Context, string) (actors.Actor, error) {
-	return actors.Actor{}, actors.ErrNotFound
-}
-func (countingActors) ByID(context.Context, string) (actors.Actor, error) {
-	return actors.Actor{}, actors.ErrNotFound
-}
-func (countingActors) InstanceActor(context.Context) (actors.Actor, error) {
-	return actors.Actor{}, actors.ErrNotFound
-}
-func (countingActors) Counts(context.Context) (actors.Counts, error) {
-	return actors.Counts{People: 2}, nil
 }
