@@ -156,14 +156,17 @@ func TestTwoInstancesFederate(t *testing.T) {
 	})
 
 	before := len(b.received(t))
-	var posted struct{ ID string }
+	var posted struct {
+		ID       string
+		Position uint64
+	}
 	if s := a.admin(t, "POST", "/actors/"+bees.ID+"/notes", map[string]any{"content": "Hive inspection on Saturday", "language": "en"}, &posted); s != 201 {
 		t.Fatalf("publish note: %d", s)
 	}
 	eventually(t, "B's inbox records the Create", func() bool { return len(b.received(t)) > before })
 	noteIRI := bees.IRI + "/notes/" + posted.ID
 	var noteDoc struct{ ID, Type, AttributedTo, Content string }
-	if s, _ := getAS(t, a.base+"/communities/bees/notes/"+posted.ID, "application/activity+json", 0, &noteDoc); s != 200 ||
+	if s, _ := getAS(t, a.base+"/communities/bees/notes/"+posted.ID, "application/activity+json", posted.Position, &noteDoc); s != 200 ||
 		noteDoc.ID != noteIRI || noteDoc.Type != "Note" || noteDoc.AttributedTo != bees.IRI || !strings.Contains(noteDoc.Content, "Hive inspection") {
 		t.Fatalf("note document: %d %+v", s, noteDoc)
 	}
@@ -175,11 +178,12 @@ func TestTwoInstancesFederate(t *testing.T) {
 	eventually(t, "the community's outbox lists the Create", func() bool {
 		return collectionHas(t, a.base+"/communities/bees/outbox", noteIRI)
 	})
-	if s := a.admin(t, "DELETE", "/notes/"+posted.ID, nil, nil); s != 200 {
+	var deleted struct{ Position uint64 }
+	if s := a.admin(t, "DELETE", "/notes/"+posted.ID, nil, &deleted); s != 200 {
 		t.Fatalf("delete note: %d", s)
 	}
 	eventually(t, "B's inbox records the Delete", func() bool { return len(b.received(t)) > before+1 })
-	if s, _ := getAS(t, a.base+"/communities/bees/notes/"+posted.ID, "application/activity+json", 0, nil); s != http.StatusGone {
+	if s, _ := getAS(t, a.base+"/communities/bees/notes/"+posted.ID, "application/activity+json", deleted.Position, nil); s != http.StatusGone {
 		t.Errorf("deleted note answers %d, want 410", s)
 	}
 
@@ -213,7 +217,11 @@ func TestTwoInstancesFederate(t *testing.T) {
 	if s := a.admin(t, "POST", "/actors", map[string]any{"kind": "group", "username": "wasps"}, &wasps); s != 201 {
 		t.Fatalf("create second community: %d", s)
 	}
-	getAS(t, a.base+"/communities/wasps", "application/activity+json", max(wasps.Position, block.Position), nil)
+	getAS(t, a.base+"/communities/wasps", "application/activity+json", wasps.Position, nil)
+	// The block is in force once the moderation read model has applied it.
+	if s := a.admin(t, "GET", fmt.Sprintf("/domain-blocks?min_position=%d", block.Position), nil, nil); s != 200 {
+		t.Fatalf("domain blocks after the block: %d", s)
+	}
 	receivedBefore := len(a.received(t))
 	if s := b.admin(t, "POST", "/actors/"+alice.ID+"/following", map[string]any{"target": wasps.IRI}, nil); s != 201 && s != 200 {
 		t.Fatalf("alice follows wasps: %d", s)

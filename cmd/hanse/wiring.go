@@ -238,7 +238,7 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 		Mount: func(r chi.Router) {
 			disc.Register(r.With(awaitActors))
 			pub.Register(r.With(awaitActors))
-			noteDocs.Register(r.With(awaitActors))
+			noteDocs.Register(r.With(httpapi.AwaitPosition(runner, notes.Name, 0)))
 			inboxHandler.Register(r)
 		},
 		Ready: func(ctx context.Context) error {
