@@ -38,6 +38,8 @@ func TestServeHelpListsEveryFlag(t *testing.T) {
 		"--store": "HANSE_STORE", "--esdb-url": "HANSE_ESDB_URL", "--log-level": "HANSE_LOG_LEVEL",
 		"--log-format": "HANSE_LOG_FORMAT", "--shutdown-timeout": "HANSE_SHUTDOWN_TIMEOUT",
 		"--admin-token": "HANSE_ADMIN_TOKEN", "--allow-private-networks": "HANSE_ALLOW_PRIVATE_NETWORKS",
+		"--inbox-rate": "HANSE_INBOX_RATE", "--inbox-burst": "HANSE_INBOX_BURST",
+		"--delivery-concurrency": "HANSE_DELIVERY_CONCURRENCY", "--delivery-per-host": "HANSE_DELIVERY_PER_HOST",
 	}
 	got := flagEntries(stdout)
 	if len(got) != len(want) {

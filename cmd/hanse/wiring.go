@@ -197,7 +197,8 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 		Directory: remoteactors.NewReader(runner.DB()), Local: actorDirectory, Scheme: scheme,
 		PlainHTTPPeers: public.Scheme == "http", Logger: log, Policy: modPolicy,
 	})
-	inboxHandler := inbox.New(scheme, actorDirectory, resolver, remoteCommands, inbox.Options{Logger: log, Policy: modPolicy})
+	inboxHandler := inbox.New(scheme, actorDirectory, resolver, remoteCommands, inbox.Options{Logger: log,
+		Rate: float64(cfg.InboxRate), Burst: cfg.InboxBurst, Policy: modPolicy})
 	followWiring, err := process.Wire(inboxProcessor, store, registry, runner.DB(), scheme, resolver, public.Host)
 	if err != nil {
 		return nil, fmt.Errorf("inbox processor: %w", err)
@@ -206,7 +207,8 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 	if err != nil {
 		return nil, fmt.Errorf("moderation processor: %w", err)
 	}
-	deliveries = delivery.New(runner.DB(), keys, fedClient, delivery.Options{Logger: log, Policy: modPolicy})
+	deliveries = delivery.New(runner.DB(), keys, fedClient, delivery.Options{Logger: log,
+		Global: cfg.DeliveryConcurrency, PerHost: cfg.DeliveryPerHost, Policy: modPolicy})
 	if err := registerDeliveryMetrics(svc.metrics, deliveries); err != nil {
 		return nil, err
 	}

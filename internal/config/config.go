@@ -168,6 +168,12 @@ type Serve struct {
 	// federation may contact although they are private, loopback or
 	// link-local: for tests and local test federations only.
 	AllowPrivateNetworks string
+	// InboxRate is the sustained inbox requests per second allowed per
+	// remote host (negative: no limit); InboxBurst the bucket size.
+	InboxRate, InboxBurst int
+	// DeliveryConcurrency bounds concurrent outbound POSTs in all;
+	// DeliveryPerHost bounds them per receiving host.
+	DeliveryConcurrency, DeliveryPerHost int
 	// MasterKey is the base64 instance master key from HANSE_MASTER_KEY
 	// (environment only, never a flag); empty means the key file in the
 	// data directory.
@@ -189,6 +195,13 @@ func (c *Serve) Register(fs *flag.FlagSet) {
 		"how long a graceful shutdown waits for in-flight requests (`duration`, e.g. 15s)")
 	String(fs, &c.AllowPrivateNetworks, "allow-private-networks", "HANSE_ALLOW_PRIVATE_NETWORKS", "",
 		"comma-separated `CIDRs` that outbound federation may reach although private or loopback (test federations only), e.g. 127.0.0.0/8,::1/128")
+	Int(fs, &c.InboxRate, "inbox-rate", "HANSE_INBOX_RATE", 50,
+		"inbox requests per second allowed per remote host (`n`; negative: no limit)")
+	Int(fs, &c.InboxBurst, "inbox-burst", "HANSE_INBOX_BURST", 100, "inbox requests a remote host may send at once (`n`)")
+	Int(fs, &c.DeliveryConcurrency, "delivery-concurrency", "HANSE_DELIVERY_CONCURRENCY", 16,
+		"outbound deliveries in flight at once, in all (`n`)")
+	Int(fs, &c.DeliveryPerHost, "delivery-per-host", "HANSE_DELIVERY_PER_HOST", 4,
+		"outbound deliveries in flight at once to one host (`n`)")
 	String(fs, &c.AdminToken, "admin-token", "HANSE_ADMIN_TOKEN", "",
 		"bearer `token` (at least 16 bytes) for /metrics and /api/admin; unset disables them (prefer the environment variable)")
 }
@@ -206,6 +219,21 @@ func (c *Serve) Complete() error {
 	c.PublicURL = u
 	if c.ShutdownTimeout <= 0 {
 		return &Error{Flag: "shutdown-timeout", Env: "HANSE_SHUTDOWN_TIMEOUT", Message: "must be positive"}
+	}
+	for _, n := range []struct {
+		flag, env string
+		v         int
+	}{
+		{"inbox-burst", "HANSE_INBOX_BURST", c.InboxBurst},
+		{"delivery-concurrency", "HANSE_DELIVERY_CONCURRENCY", c.DeliveryConcurrency},
+		{"delivery-per-host", "HANSE_DELIVERY_PER_HOST", c.DeliveryPerHost},
+	} {
+		if n.v < 1 {
+			return &Error{Flag: n.flag, Env: n.env, Message: "must be at least 1"}
+		}
+	}
+	if c.InboxRate == 0 {
+		return &Error{Flag: "inbox-rate", Env: "HANSE_INBOX_RATE", Message: "must not be 0 (negative means no limit)"}
 	}
 	if err := validateCIDRs(c.AllowPrivateNetworks); err != nil {
 		return &Error{Flag: "allow-private-networks", Env: "HANSE_ALLOW_PRIVATE_NETWORKS", Message: err.Error()}

@@ -21,6 +21,7 @@ func TestParseServe(t *testing.T) {
 		ShutdownTimeout: DefaultShutdownTimeout,
 		Store:           Store{Kind: StoreSQLite, DataDir: DefaultDataDir},
 		Log:             Log{Level: "info", Format: "text"},
+		InboxRate:       50, InboxBurst: 100, DeliveryConcurrency: 16, DeliveryPerHost: 4,
 	}
 	with := func(f func(*Serve)) Serve {
 		c := defaults
@@ -75,6 +76,14 @@ func TestParseServe(t *testing.T) {
 		},
 		{name: "bad private network", args: []string{"--allow-private-networks", "127.0.0.0/8,localhost"}, wantErr: "HANSE_ALLOW_PRIVATE_NETWORKS"},
 		{name: "short admin token", env: map[string]string{"HANSE_ADMIN_TOKEN": "short"}, wantErr: "at least 16 bytes"},
+		{
+			name: "federation tuning",
+			args: []string{"--inbox-rate", "-1", "--inbox-burst", "500", "--delivery-per-host", "32"},
+			env:  map[string]string{"HANSE_DELIVERY_CONCURRENCY": "64"},
+			want: with(func(c *Serve) { c.InboxRate, c.InboxBurst, c.DeliveryPerHost, c.DeliveryConcurrency = -1, 500, 32, 64 }),
+		},
+		{name: "inbox rate zero", args: []string{"--inbox-rate", "0"}, wantErr: "HANSE_INBOX_RATE"},
+		{name: "no delivery concurrency", env: map[string]string{"HANSE_DELIVERY_CONCURRENCY": "0"}, wantErr: "HANSE_DELIVERY_CONCURRENCY"},
 		{
 			name: "esdb url in env implies esdb",
 			env:  map[string]string{"HANSE_ESDB_URL": "esdb://localhost:2113?tls=false"},
