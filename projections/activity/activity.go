@@ -18,9 +18,6 @@ const Name = "activity"
 // Version is the current version of the projection's tables.
 const Version = 1
 
-// timeLayout stores times as fixed-width UTC text, so they sort as text.
-const timeLayout = "2006-01-02T15:04:05.000000000Z"
-
 // Projector builds the activity feed. It handles every event type.
 type Projector struct{}
 
@@ -58,11 +55,12 @@ func (*Projector) Setup(ctx context.Context, tx *sql.Tx, t projections.Tables) e
 	return err
 }
 
+// formatTime stores a time, or "" for a missing one.
 func formatTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(timeLayout)
+	return projections.FormatTime(t)
 }
 
 // insertChunk is the number of rows per INSERT statement. The SQLite
@@ -245,11 +243,11 @@ func (r *reader) List(ctx context.Context, f Filter) (Page, error) {
 			}
 			e.Position, e.Revision = events.Position(pos), uint64(rev)
 			if occurred != "" {
-				if e.OccurredAt, err = time.Parse(timeLayout, occurred); err != nil {
+				if e.OccurredAt, err = time.Parse(projections.TimeLayout, occurred); err != nil {
 					return err
 				}
 			}
-			if e.RecordedAt, err = time.Parse(timeLayout, recorded); err != nil {
+			if e.RecordedAt, err = time.Parse(projections.TimeLayout, recorded); err != nil {
 				return err
 			}
 			page.Items = append(page.Items, e)

@@ -16,9 +16,6 @@ import (
 // Version is the current version of the projection's tables.
 const Version = 1
 
-// timeLayout stores times as fixed-width UTC text, so they sort as text.
-const timeLayout = "2006-01-02T15:04:05.000000000Z"
-
 // Projector builds the actors read model from the four actor.* events
 // that make and change an actor. actor.username_reserved is not handled:
 // actor.created carries the username, and a reservation without an actor
@@ -78,18 +75,6 @@ func (*Projector) Setup(ctx context.Context, tx *sql.Tx, t projections.Tables) e
 	return err
 }
 
-func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
-
-// occurred is when the event's fact happened: the writer's occurred-at, or
-// the store's recorded-at for events written without one. Both are stored
-// in the log, so a rebuild gives the same times.
-func occurred(e events.Envelope) string {
-	if !e.Metadata.OccurredAt.IsZero() {
-		return formatTime(e.Metadata.OccurredAt)
-	}
-	return formatTime(e.RecordedAt)
-}
-
 // actorID is the actor id of an event of stream "actor-<id>".
 func actorID(e events.Envelope) (string, error) {
 	id, ok := strings.CutPrefix(e.StreamID, "actor-")
@@ -112,7 +97,7 @@ func (p *Projector) Apply(ctx context.Context, tx *sql.Tx, t projections.Tables,
 		if err != nil {
 			return err
 		}
-		at := occurred(e)
+		at := projections.FormatTime(projections.OccurredAt(e))
 		var res sql.Result
 		switch ev := payload.(type) {
 		case *actor.Created:
@@ -196,14 +181,14 @@ func scanActor(sc interface{ Scan(...any) error }) (Actor, error) {
 	}
 	a.Kind, a.ManuallyApprovesFollowers, a.Discoverable, a.KeyGeneration = actor.Kind(kind), manually, discover, int(gen)
 	var err error
-	if a.CreatedAt, err = time.Parse(timeLayout, created); err != nil {
+	if a.CreatedAt, err = time.Parse(projections.TimeLayout, created); err != nil {
 		return Actor{}, err
 	}
-	if a.UpdatedAt, err = time.Parse(timeLayout, updated); err != nil {
+	if a.UpdatedAt, err = time.Parse(projections.TimeLayout, updated); err != nil {
 		return Actor{}, err
 	}
 	if deleted.Valid {
-		if a.DeletedAt, err = time.Parse(timeLayout, deleted.String); err != nil {
+		if a.DeletedAt, err = time.Parse(projections.TimeLayout, deleted.String); err != nil {
 			return Actor{}, err
 		}
 	}

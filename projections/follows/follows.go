@@ -15,9 +15,6 @@ import (
 // Version is the current version of the projection's tables.
 const Version = 1
 
-// timeLayout stores times as fixed-width UTC text, so they sort as text.
-const timeLayout = "2006-01-02T15:04:05.000000000Z"
-
 // Projector builds the follows read model from the five follow.* events.
 // A relationship is keyed by its stream; follow.requested carries the
 // pair, the later events only the stream.
@@ -79,17 +76,6 @@ func (*Projector) Setup(ctx context.Context, tx *sql.Tx, t projections.Tables) e
 	return err
 }
 
-func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
-
-// occurred is when the event's fact happened (writer's occurred-at, else
-// the store's recorded-at); both are in the log, so rebuilds agree.
-func occurred(e events.Envelope) string {
-	if !e.Metadata.OccurredAt.IsZero() {
-		return formatTime(e.Metadata.OccurredAt)
-	}
-	return formatTime(e.RecordedAt)
-}
-
 // Apply implements projections.Projector.
 func (p *Projector) Apply(ctx context.Context, tx *sql.Tx, t projections.Tables, batch []events.Envelope) error {
 	table := t.Name("relationships")
@@ -98,7 +84,7 @@ func (p *Projector) Apply(ctx context.Context, tx *sql.Tx, t projections.Tables,
 		if err != nil {
 			return err
 		}
-		at := occurred(e)
+		at := projections.FormatTime(projections.OccurredAt(e))
 		var res sql.Result
 		switch ev := payload.(type) {
 		case *follow.Requested:
@@ -176,7 +162,7 @@ func scan(sc interface{ Scan(...any) error }) (Relationship, error) {
 	}
 	r.Direction, r.State, r.Since = follow.Direction(direction), follow.Status(state), events.Position(since)
 	var err error
-	r.UpdatedAt, err = time.Parse(timeLayout, updated)
+	r.UpdatedAt, err = time.Parse(projections.TimeLayout, updated)
 	return r, err
 }
 

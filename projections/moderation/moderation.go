@@ -18,9 +18,6 @@ import (
 // Version is the current version of the projection's tables.
 const Version = 1
 
-// timeLayout stores times as fixed-width UTC text.
-const timeLayout = "2006-01-02T15:04:05.000000000Z"
-
 // Projector builds the moderation read model.
 type Projector struct {
 	reg *events.Registry
@@ -103,17 +100,6 @@ func (*Projector) Setup(ctx context.Context, tx *sql.Tx, t projections.Tables) e
 	return err
 }
 
-func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
-
-// occurred is when the event's fact happened (writer's occurred-at, else
-// the store's recorded-at); both are in the log, so rebuilds agree.
-func occurred(e events.Envelope) string {
-	if !e.Metadata.OccurredAt.IsZero() {
-		return formatTime(e.Metadata.OccurredAt)
-	}
-	return formatTime(e.RecordedAt)
-}
-
 // Apply implements projections.Projector.
 func (p *Projector) Apply(ctx context.Context, tx *sql.Tx, t projections.Tables, batch []events.Envelope) error {
 	for _, e := range batch {
@@ -129,7 +115,7 @@ func (p *Projector) Apply(ctx context.Context, tx *sql.Tx, t projections.Tables,
 }
 
 func (p *Projector) apply(ctx context.Context, tx *sql.Tx, t projections.Tables, e events.Envelope, payload any) error {
-	at, pos := occurred(e), int64(e.Position)
+	at, pos := projections.FormatTime(projections.OccurredAt(e)), int64(e.Position)
 	exec := func(q string, args ...any) error {
 		_, err := tx.ExecContext(ctx, q, args...)
 		return err
@@ -164,7 +150,7 @@ func (p *Projector) apply(ctx context.Context, tx *sql.Tx, t projections.Tables,
 				position, resolved, resolved_by, resolved_note, resolved_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, 0, '', '', '')
 			ON CONFLICT (report_id) DO NOTHING`, t.Name("reports")),
-			ev.ReportID, ev.ReporterIRI, string(targets), ev.Content, ev.FlagActivityID, formatTime(ev.ReceivedAt), pos)
+			ev.ReportID, ev.ReporterIRI, string(targets), ev.Content, ev.FlagActivityID, projections.FormatTime(ev.ReceivedAt), pos)
 	case *moderation.ReportResolved:
 		id, ok := strings.CutPrefix(e.StreamID, moderation.ReportStream(""))
 		if !ok {
@@ -206,7 +192,7 @@ func parseTime(s string) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
-	t, _ := time.Parse(timeLayout, s)
+	t, _ := time.Parse(projections.TimeLayout, s)
 	return t
 }
 

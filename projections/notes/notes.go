@@ -31,10 +31,6 @@ var (
 	ErrBadCursor = errors.New("notes: invalid cursor")
 )
 
-// timeLayout stores times as fixed-width UTC text, so they sort as text
-// and keep the nanoseconds the outbound renderer uses.
-const timeLayout = "2006-01-02T15:04:05.000000000Z"
-
 // Note is one local note as the read model holds it.
 type Note struct {
 	ID         string
@@ -116,14 +112,6 @@ func (*Projector) Setup(ctx context.Context, tx *sql.Tx, t projections.Tables) e
 	return err
 }
 
-// occurred is when the event's fact happened, as outbound renders it.
-func occurred(e events.Envelope) time.Time {
-	if !e.Metadata.OccurredAt.IsZero() {
-		return e.Metadata.OccurredAt.UTC()
-	}
-	return e.RecordedAt.UTC()
-}
-
 // Apply implements projections.Projector.
 func (p *Projector) Apply(ctx context.Context, tx *sql.Tx, t projections.Tables, batch []events.Envelope) error {
 	table := t.Name("notes")
@@ -139,12 +127,12 @@ func (p *Projector) Apply(ctx context.Context, tx *sql.Tx, t projections.Tables,
 				INSERT INTO %s (id, author_id, content, language, visibility, in_reply_to, published_at, position)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, table),
 				ev.NoteID, ev.AuthorID, ev.Content, ev.Language, string(ev.Visibility), ev.InReplyTo,
-				occurred(e).Format(timeLayout), int64(e.Position))
+				projections.FormatTime(projections.OccurredAt(e)), int64(e.Position))
 		case *note.Deleted:
 			id, _ := strings.CutPrefix(e.StreamID, "note-")
 			res, err = tx.ExecContext(ctx, fmt.Sprintf(`
 				UPDATE %s SET deleted_at = ?, content = '' WHERE id = ? AND deleted_at IS NULL`, table),
-				occurred(e).Format(timeLayout), id)
+				projections.FormatTime(projections.OccurredAt(e)), id)
 		default:
 			return &projections.DecodeError{Position: e.Position, Type: e.Type, Err: fmt.Errorf("unexpected payload %T", payload)}
 		}
@@ -182,11 +170,11 @@ func scan(sc interface{ Scan(...any) error }) (Note, error) {
 	}
 	n.Visibility, n.Position = note.Visibility(visibility), events.Position(pos)
 	var err error
-	if n.Published, err = time.Parse(timeLayout, published); err != nil {
+	if n.Published, err = time.Parse(projections.TimeLayout, published); err != nil {
 		return Note{}, err
 	}
 	if deleted.Valid {
-		if n.DeletedAt, err = time.Parse(timeLayout, deleted.String); err != nil {
+		if n.DeletedAt, err = time.Parse(projections.TimeLayout, deleted.String); err != nil {
 			return Note{}, err
 		}
 	}

@@ -39,7 +39,7 @@ func (r *reader) one(ctx context.Context, what, where string, arg any) (Actor, e
 			return fmt.Errorf("remoteactors: stored document of %s: %w", what, err)
 		}
 		if gone.Valid {
-			if out.GoneAt, err = time.Parse(timeLayout, gone.String); err != nil {
+			if out.GoneAt, err = time.Parse(projections.TimeLayout, gone.String); err != nil {
 				return err
 			}
 		}

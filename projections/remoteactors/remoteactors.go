@@ -21,9 +21,6 @@ const Version = 1
 // ErrNotFound: no document of that actor (or key id) has been recorded.
 var ErrNotFound = errors.New("remoteactors: not found")
 
-// timeLayout stores times as fixed-width UTC text, so they sort as text.
-const timeLayout = "2006-01-02T15:04:05.000000000Z"
-
 // Actor is the latest recorded state of a remote actor. For an actor known
 // only as gone, the document fields are empty.
 type Actor struct {
@@ -87,8 +84,6 @@ func (*Projector) Setup(ctx context.Context, tx *sql.Tx, t projections.Tables) e
 	return err
 }
 
-func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
-
 // Apply implements projections.Projector.
 func (p *Projector) Apply(ctx context.Context, tx *sql.Tx, t projections.Tables, batch []events.Envelope) error {
 	table := t.Name("actors")
@@ -108,7 +103,7 @@ func (p *Projector) Apply(ctx context.Context, tx *sql.Tx, t projections.Tables,
 				INSERT INTO %s (iri, document, key_id, fetched_at, gone_at, position) VALUES (?, ?, ?, ?, NULL, ?)
 				ON CONFLICT (iri) DO UPDATE SET document = excluded.document, key_id = excluded.key_id,
 					fetched_at = excluded.fetched_at, gone_at = NULL, position = excluded.position`, table),
-				ev.IRI, string(e.Data), ev.KeyID, formatTime(ev.FetchedAt), int64(e.Position))
+				ev.IRI, string(e.Data), ev.KeyID, projections.FormatTime(ev.FetchedAt), int64(e.Position))
 		case *remote.ActorGone:
 			if ev.IRI == "" {
 				return &projections.DecodeError{Position: e.Position, Type: e.Type, Err: errors.New("empty IRI")}
@@ -118,7 +113,7 @@ func (p *Projector) Apply(ctx context.Context, tx *sql.Tx, t projections.Tables,
 			_, err = tx.ExecContext(ctx, fmt.Sprintf(`
 				INSERT INTO %s (iri, document, key_id, fetched_at, gone_at, position) VALUES (?, '{}', '', ?, ?, ?)
 				ON CONFLICT (iri) DO UPDATE SET key_id = '', gone_at = excluded.gone_at, position = excluded.position`, table),
-				ev.IRI, formatTime(ev.GoneAt), formatTime(ev.GoneAt), int64(e.Position))
+				ev.IRI, projections.FormatTime(ev.GoneAt), projections.FormatTime(ev.GoneAt), int64(e.Position))
 		default:
 			return &projections.DecodeError{Position: e.Position, Type: e.Type, Err: fmt.Errorf("unexpected payload %T", payload)}
 		}

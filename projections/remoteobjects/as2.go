@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/hanse-network/hanse/projections"
 )
 
 // publicIRIs are the Public collection and its compacted forms.
@@ -286,5 +288,5 @@ func normTime(s string) string {
 	if err != nil {
 		return ""
 	}
-	return formatTime(t)
+	return projections.FormatTime(t)
 }

@@ -95,7 +95,7 @@ func parseTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	return time.Parse(timeLayout, s)
+	return time.Parse(projections.TimeLayout, s)
 }
 
 func scan(sc interface{ Scan(...any) error }) (Object, error) {

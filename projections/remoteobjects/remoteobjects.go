@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/hanse-network/hanse/events"
 	"github.com/hanse-network/hanse/internal/domain/remote"
@@ -17,11 +16,6 @@ const Name = "remoteobjects"
 
 // Version is the current version of the projection's tables.
 const Version = 1
-
-// timeLayout stores times as fixed-width UTC text, so they sort as text.
-const timeLayout = "2006-01-02T15:04:05.000000000Z"
-
-func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
 // Reaction kinds stored in the reactions table.
 const (
@@ -88,15 +82,6 @@ func (*Projector) Setup(ctx context.Context, tx *sql.Tx, t projections.Tables) e
 	return err
 }
 
-// occurred is when the event's fact happened (writer's occurred-at, else
-// the store's recorded-at); both are in the log, so rebuilds agree.
-func occurred(e events.Envelope) string {
-	if !e.Metadata.OccurredAt.IsZero() {
-		return formatTime(e.Metadata.OccurredAt)
-	}
-	return formatTime(e.RecordedAt)
-}
-
 // Apply implements projections.Projector. Activities that break the
 // ownership rules, or whose raw JSON cannot be read, change nothing: they
 // are remote input, not a fault of the log.
@@ -114,7 +99,7 @@ func (p *Projector) Apply(ctx context.Context, tx *sql.Tx, t projections.Tables,
 		if json.Unmarshal(ev.Raw, &act) != nil || ev.Actor == "" {
 			continue
 		}
-		a := applier{ctx: ctx, tx: tx, t: t, e: e, ev: ev, act: &act, at: occurred(e)}
+		a := applier{ctx: ctx, tx: tx, t: t, e: e, ev: ev, act: &act, at: projections.FormatTime(projections.OccurredAt(e))}
 		if err := a.apply(); err != nil {
 			return fmt.Errorf("remoteobjects: %s %s at position %d: %w", ev.Type, ev.ActivityID, e.Position, err)
 		}

@@ -18,9 +18,6 @@ const Name = "streams"
 // Version is the current version of the projection's tables.
 const Version = 1
 
-// timeLayout stores times as fixed-width UTC text, so they sort as text.
-const timeLayout = "2006-01-02T15:04:05.000000000Z"
-
 // Projector builds the streams read model. It handles every event type.
 type Projector struct{}
 
@@ -100,7 +97,7 @@ func (*Projector) Apply(ctx context.Context, tx *sql.Tx, t projections.Tables, b
 	for _, id := range order {
 		s := byStream[id]
 		if _, err := stmt.ExecContext(ctx, id, s.kind, s.lastType, int64(s.revision), int64(s.count),
-			int64(s.firstPos), int64(s.lastPos), s.firstAt.UTC().Format(timeLayout), s.lastAt.UTC().Format(timeLayout)); err != nil {
+			int64(s.firstPos), int64(s.lastPos), projections.FormatTime(s.firstAt), projections.FormatTime(s.lastAt)); err != nil {
 			return fmt.Errorf("stream %q: %w", id, err)
 		}
 	}
@@ -172,10 +169,10 @@ func scanStream(sc interface{ Scan(...any) error }) (Stream, error) {
 	s.Revision, s.Events = uint64(rev), uint64(n)
 	s.FirstPosition, s.LastPosition = events.Position(firstPos), events.Position(lastPos)
 	var err error
-	if s.FirstAt, err = time.Parse(timeLayout, firstAt); err != nil {
+	if s.FirstAt, err = time.Parse(projections.TimeLayout, firstAt); err != nil {
 		return Stream{}, err
 	}
-	if s.LastAt, err = time.Parse(timeLayout, lastAt); err != nil {
+	if s.LastAt, err = time.Parse(projections.TimeLayout, lastAt); err != nil {
 		return Stream{}, err
 	}
 	return s, nil
