@@ -670,21 +670,41 @@ func shapeKind(m map[string]json.RawMessage) Kind {
 	return KindObject
 }
 
-func (d *decoder) links(m map[string]json.RawMessage, path, key string) []Link {
+// list decodes property key of m — one value or an array — element by
+// element: an IRI string with fromIRI, an object with fromObject (given the
+// element's path); an element either returns false for is left out, null is
+// skipped, and anything else is reported as not being what.
+func list[T any](d *decoder, m map[string]json.RawMessage, path, key, what string,
+	fromIRI func(iri string) (T, bool), fromObject func(om map[string]json.RawMessage, p string) (T, bool)) []T {
 	v, ok := m[key]
 	if !ok {
 		return nil
 	}
-	var out []Link
+	var out []T
 	for i, el := range elements(v) {
+		p := index(join(path, key), i)
+		var item T
+		keep := false
 		switch firstByte(el) {
 		case '"':
-			if s := unquote(el); s != "" {
-				out = append(out, Link{Href: s})
-			}
+			item, keep = fromIRI(unquote(el))
 		case '{':
-			lm := objectMap(el)
-			p := index(join(path, key), i)
+			item, keep = fromObject(objectMap(el), p)
+		case 0, 'n':
+		default:
+			d.bad(p, el, what)
+		}
+		if keep {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+func (d *decoder) links(m map[string]json.RawMessage, path, key string) []Link {
+	return list(d, m, path, key, "a URL or Link",
+		func(iri string) (Link, bool) { return Link{Href: iri}, iri != "" },
+		func(lm map[string]json.RawMessage, p string) (Link, bool) {
 			l := Link{
 				Type:      primaryType(d.types(lm, p)),
 				Href:      d.str(lm, p, "href"),
@@ -697,15 +717,8 @@ func (d *decoder) links(m map[string]json.RawMessage, path, key string) []Link {
 			if l.Href == "" {
 				l.Href = d.firstHref(lm, p, "url")
 			}
-			if l.Href != "" {
-				out = append(out, l)
-			}
-		case 0, 'n':
-		default:
-			d.bad(index(join(path, key), i), el, "a URL or Link")
-		}
-	}
-	return out
+			return l, l.Href != ""
+		})
 }
 
 // firstHref returns the first href of a url-like property.
@@ -731,18 +744,9 @@ func (d *decoder) strings(m map[string]json.RawMessage, path, key string) []stri
 }
 
 func (d *decoder) tags(m map[string]json.RawMessage, path string) []Tag {
-	v, ok := m["tag"]
-	if !ok {
-		return nil
-	}
-	var out []Tag
-	for i, el := range elements(v) {
-		p := index(join(path, "tag"), i)
-		switch firstByte(el) {
-		case '"':
-			out = append(out, Tag{Href: unquote(el)})
-		case '{':
-			tm := objectMap(el)
+	return list(d, m, path, "tag", "a tag object",
+		func(iri string) (Tag, bool) { return Tag{Href: iri}, true },
+		func(tm map[string]json.RawMessage, p string) (Tag, bool) {
 			t := Tag{
 				Type:    primaryType(d.types(tm, p)),
 				ID:      d.str(tm, p, "id"),
@@ -753,28 +757,14 @@ func (d *decoder) tags(m map[string]json.RawMessage, path string) []Tag {
 			if icons := d.images(tm, p, "icon"); len(icons) > 0 {
 				t.Icon = &icons[0]
 			}
-			out = append(out, t)
-		case 0, 'n':
-		default:
-			d.bad(p, el, "a tag object")
-		}
-	}
-	return out
+			return t, true
+		})
 }
 
 func (d *decoder) attachments(m map[string]json.RawMessage, path string) []Attachment {
-	v, ok := m["attachment"]
-	if !ok {
-		return nil
-	}
-	var out []Attachment
-	for i, el := range elements(v) {
-		p := index(join(path, "attachment"), i)
-		switch firstByte(el) {
-		case '"':
-			out = append(out, Attachment{URL: unquote(el)})
-		case '{':
-			am := objectMap(el)
+	return list(d, m, path, "attachment", "an attachment object",
+		func(iri string) (Attachment, bool) { return Attachment{URL: iri}, true },
+		func(am map[string]json.RawMessage, p string) (Attachment, bool) {
 			a := Attachment{
 				Type:      primaryType(d.types(am, p)),
 				Name:      d.str(am, p, "name"),
@@ -788,28 +778,14 @@ func (d *decoder) attachments(m map[string]json.RawMessage, path string) []Attac
 			if a.URL == "" {
 				a.URL = d.firstHref(am, p, "url")
 			}
-			out = append(out, a)
-		case 0, 'n':
-		default:
-			d.bad(p, el, "an attachment object")
-		}
-	}
-	return out
+			return a, true
+		})
 }
 
 func (d *decoder) images(m map[string]json.RawMessage, path, key string) []Image {
-	v, ok := m[key]
-	if !ok {
-		return nil
-	}
-	var out []Image
-	for i, el := range elements(v) {
-		p := index(join(path, key), i)
-		switch firstByte(el) {
-		case '"':
-			out = append(out, Image{URL: unquote(el)})
-		case '{':
-			im := objectMap(el)
+	return list(d, m, path, key, "an image",
+		func(iri string) (Image, bool) { return Image{URL: iri}, true },
+		func(im map[string]json.RawMessage, p string) (Image, bool) {
 			img := Image{
 				Type:      primaryType(d.types(im, p)),
 				URL:       d.firstHref(im, p, "url"),
@@ -821,13 +797,8 @@ func (d *decoder) images(m map[string]json.RawMessage, path, key string) []Image
 			if img.URL == "" {
 				img.URL = d.str(im, p, "href")
 			}
-			out = append(out, img)
-		case 0, 'n':
-		default:
-			d.bad(p, el, "an image")
-		}
-	}
-	return out
+			return img, true
+		})
 }
 
 func (d *decoder) address(v json.RawMessage, path string) *PostalAddress {
