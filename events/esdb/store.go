@@ -359,30 +359,28 @@ func (s *Store) positionOf(ctx context.Context, stream string, rev uint64, id ev
 
 // DeleteStream implements events.Store with EventStoreDB's soft delete.
 func (s *Store) DeleteStream(ctx context.Context, stream string, expected events.ExpectedRevision) error {
-	if err := events.ValidateDelete(stream, expected); err != nil {
-		return err
-	}
-	err := s.do(ctx, func(ctx context.Context, c *esdb.Client) error {
+	return s.remove(ctx, "delete", stream, expected, func(ctx context.Context, c *esdb.Client) error {
 		_, err := c.DeleteStream(ctx, stream, esdb.DeleteStreamOptions{ExpectedRevision: toExpected(expected)})
 		return err
 	})
-	if err != nil {
-		return s.deleteError(ctx, "delete", stream, expected, err)
-	}
-	return nil
 }
 
 // TombstoneStream implements events.Store with EventStoreDB's tombstone.
 func (s *Store) TombstoneStream(ctx context.Context, stream string, expected events.ExpectedRevision) error {
-	if err := events.ValidateDelete(stream, expected); err != nil {
-		return err
-	}
-	err := s.do(ctx, func(ctx context.Context, c *esdb.Client) error {
+	return s.remove(ctx, "tombstone", stream, expected, func(ctx context.Context, c *esdb.Client) error {
 		_, err := c.TombstoneStream(ctx, stream, esdb.TombstoneStreamOptions{ExpectedRevision: toExpected(expected)})
 		return err
 	})
-	if err != nil {
-		return s.deleteError(ctx, "tombstone", stream, expected, err)
+}
+
+// remove validates a delete or tombstone, runs call and maps its error.
+func (s *Store) remove(ctx context.Context, op, stream string, expected events.ExpectedRevision,
+	call func(context.Context, *esdb.Client) error) error {
+	if err := events.ValidateDelete(stream, expected); err != nil {
+		return err
+	}
+	if err := s.do(ctx, call); err != nil {
+		return s.deleteError(ctx, op, stream, expected, err)
 	}
 	return nil
 }
