@@ -1,6 +1,10 @@
 package actor
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/hanse-network/hanse/internal/domain/fold"
+)
 
 // State is an actor folded from the events of its stream.
 type State struct {
@@ -75,15 +79,7 @@ func (s *State) Apply(payload any) error {
 }
 
 // Fold applies payloads in order to a zero State.
-func Fold(payloads ...any) (State, error) {
-	var s State
-	for _, p := range payloads {
-		if err := s.Apply(p); err != nil {
-			return State{}, err
-		}
-	}
-	return s, nil
-}
+func Fold(payloads ...any) (State, error) { return fold.Fold[State](payloads...) }
 
 // Live reports why s cannot take a command: ErrNotFound before
 // actor.created, ErrDeleted after actor.deleted; nil otherwise.

@@ -3,6 +3,7 @@ package follow
 import (
 	"errors"
 	"fmt"
+	"github.com/hanse-network/hanse/internal/domain/fold"
 )
 
 // Errors of the decide functions. A refusal never changes the
@@ -138,15 +139,7 @@ func (s *State) Apply(payload any) error {
 }
 
 // Fold applies payloads in order to a zero State.
-func Fold(payloads ...any) (State, error) {
-	var s State
-	for _, p := range payloads {
-		if err := s.Apply(p); err != nil {
-			return State{}, err
-		}
-	}
-	return s, nil
-}
+func Fold(payloads ...any) (State, error) { return fold.Fold[State](payloads...) }
 
 // InboundFollow is a Follow received from a remote actor for a local one.
 type InboundFollow struct {

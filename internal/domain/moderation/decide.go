@@ -3,6 +3,7 @@ package moderation
 import (
 	"errors"
 	"fmt"
+	"github.com/hanse-network/hanse/internal/domain/fold"
 	"unicode/utf8"
 )
 
@@ -64,11 +65,9 @@ func (s *InstanceState) Apply(payload any) error {
 
 // FoldInstance folds the events of InstanceStream.
 func FoldInstance(payloads ...any) (InstanceState, error) {
-	var s InstanceState
-	for _, p := range payloads {
-		if err := s.Apply(p); err != nil {
-			return InstanceState{}, err
-		}
+	s, err := fold.Fold[InstanceState](payloads...)
+	if err != nil {
+		return InstanceState{}, err
 	}
 	if s.Blocks == nil {
 		s.Blocks, s.Allowed = map[string]Block{}, map[string]bool{}

@@ -3,6 +3,7 @@ package note
 import (
 	"errors"
 	"fmt"
+	"github.com/hanse-network/hanse/internal/domain/fold"
 	"regexp"
 	"strings"
 	"unicode"
@@ -76,15 +77,7 @@ func (s *State) Apply(payload any) error {
 }
 
 // Fold applies payloads in order to a zero State.
-func Fold(payloads ...any) (State, error) {
-	var s State
-	for _, p := range payloads {
-		if err := s.Apply(p); err != nil {
-			return State{}, err
-		}
-	}
-	return s, nil
-}
+func Fold(payloads ...any) (State, error) { return fold.Fold[State](payloads...) }
 
 // NewNote is the input of Publish; the id comes from the application layer.
 type NewNote struct {
