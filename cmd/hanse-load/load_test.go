@@ -4,16 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
+	"github.com/hanse-network/hanse/internal/proctest"
 	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -21,108 +14,13 @@ import (
 // waitFor bounds every awaited condition.
 const waitFor = 20 * time.Second
 
-// moduleRoot returns the directory of the main module's go.mod.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		t.Fatalf("go env GOMOD: %v", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		t.Fatal("go env GOMOD: not inside a module")
-	}
-	return filepath.Dir(gomod)
-}
-
-// freePort returns a loopback port that was free a moment ago; the
-// server's public URL must name its port before it starts.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// syncBuffer is a goroutine-safe output sink for the child process.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 const testToken = "hanse-load-test-token-0123456789"
 
-// startHanse builds ./cmd/hanse into a temporary directory and runs
-// "hanse serve" on a free loopback port, as an operator would for a load
-// run; it returns the base URL. The process is stopped with SIGTERM.
+// startHanse runs "hanse serve" as a separate process on a free loopback
+// port, as an operator would for a load run, and returns its base URL.
 func startHanse(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "hanse")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/hanse")
-	build.Dir = moduleRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/hanse: %v\n%s", err, out)
-	}
-	port := freePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	cmd := exec.Command(bin, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--public-url", base,
-		"--data-dir", filepath.Join(dir, "data"))
-	cmd.Env = append(os.Environ(), "HANSE_ADMIN_TOKEN="+testToken, "HANSE_ALLOW_PRIVATE_NETWORKS=127.0.0.0/8")
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			t.Errorf("hanse did not stop within 10s of SIGTERM")
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("hanse output:\n%s", out.String())
-		}
-	})
-	deadline := time.Now().Add(waitFor)
-	for {
-		res, err := http.Get(base + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return base
-			}
-		}
-		select {
-		case <-exited:
-			t.Fatalf("hanse exited before it was ready:\n%s", out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("hanse not ready within %s:\n%s", waitFor, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return proctest.Serve(t, proctest.Hanse(t, false), testToken).Base
 }
 
 // runTool runs one hanse-load command line in-process.

@@ -4,25 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/hanse-network/hanse/internal/proctest"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 )
-
-// freePort returns a loopback port that was free a moment ago; the public
-// URL of an instance must name its port before the instance starts.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // node is one Hanse instance of a test federation.
 type node struct {
@@ -34,7 +22,7 @@ type node struct {
 
 func startNode(t *testing.T) *node {
 	t.Helper()
-	port := freePort(t)
+	port := proctest.FreePort(t)
 	public := fmt.Sprintf("http://127.0.0.1:%d", port)
 	const token = "federation-admin-token-0123456789"
 	env := map[string]string{"HANSE_ADMIN_TOKEN": token, "HANSE_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8"}

@@ -71,7 +71,7 @@ func TestFedifyPeerFederatesWithHanse(t *testing.T) {
 	}
 	if !eventually(t, "Hanse lists the peer among the Group's followers", func() bool {
 		return h.collectionHas(t, bees.IRI+"/followers", p.actor())
-	}, h.exited, p.exited) {
+	}, h.Exited, p.Exited) {
 		t.FailNow() // nothing below can work without the follow
 	}
 	eventually(t, "the peer receives the Group's Accept of its Follow", func() bool {
@@ -81,7 +81,7 @@ func TestFedifyPeerFederatesWithHanse(t *testing.T) {
 			}
 		}
 		return false
-	}, p.exited)
+	}, p.Exited)
 	var following map[string]string
 	p.control(t, "GET", "/following", nil, &following)
 	if following[bees.IRI] != "accepted" {
@@ -102,7 +102,7 @@ func TestFedifyPeerFederatesWithHanse(t *testing.T) {
 			}
 		}
 		return false
-	}, p.exited)
+	}, p.Exited)
 
 	// 3. A Hanse Person follows the peer; the peer accepts and Hanse
 	// records the Accept.
@@ -119,10 +119,10 @@ func TestFedifyPeerFederatesWithHanse(t *testing.T) {
 			}
 		}
 		return false
-	}, p.exited)
+	}, p.Exited)
 	eventually(t, "Hanse lists the peer in alice's following (the peer's Accept arrived)", func() bool {
 		return h.collectionHas(t, alice.IRI+"/following", p.actor())
-	}, h.exited, p.exited)
+	}, h.Exited, p.Exited)
 
 	// 4. Every delivery Hanse made to the peer succeeded: Accept, Create, Follow.
 	eventually(t, "Hanse's deliveries to the peer are all delivered", func() bool {
@@ -147,13 +147,13 @@ func TestFedifyPeerFederatesWithHanse(t *testing.T) {
 			delivered[d.ActivityType] = true
 		}
 		return delivered["Accept"] && delivered["Create"] && delivered["Follow"]
-	}, h.exited)
+	}, h.Exited)
 
 	// 5. Signatures in both directions. Fedify signs with RFC 9421 first
 	// and retries with draft-cavage only after a 401, so every POST to
 	// Hanse must have been accepted at the first knock; Hanse signs with
 	// draft-cavage, which Fedify must accept.
-	checkExchanges(t, p.exchanges(t), h.base, p.base)
+	checkExchanges(t, p.exchanges(t), h.Base, p.base)
 }
 
 // checkExchanges checks the peer's record of inbox POSTs in both directions.

@@ -5,83 +5,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/hanse-network/hanse/internal/proctest"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
 
 // waitFor is how long a single awaited condition may take.
 const waitFor = 20 * time.Second
-
-// workDir holds the hanse binary built for this package's tests.
-var workDir string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "hanse-peertest-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "peertest:", err)
-		os.Exit(1)
-	}
-	workDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-var (
-	buildOnce sync.Once
-	hanseBin  string
-	buildErr  error
-)
-
-// moduleRoot returns the directory of the main module's go.mod.
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("go env GOMOD: not inside a module")
-	}
-	return filepath.Dir(gomod), nil
-}
-
-// hanseBinary builds ./cmd/hanse once per test binary and returns its path.
-func hanseBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		root, err := moduleRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		hanseBin = filepath.Join(workDir, "hanse")
-		args := []string{"build", "-o", hanseBin}
-		if raceEnabled {
-			args = append(args, "-race")
-		}
-		cmd := exec.Command("go", append(args, "./cmd/hanse")...)
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/hanse: %w\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return hanseBin
-}
 
 var (
 	npmOnce sync.Once
@@ -127,130 +65,19 @@ func nodePeer(t *testing.T) {
 	}
 }
 
-// freePort returns a loopback port that was free a moment ago; both servers
-// must know their public URL, port included, before they start.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// syncBuffer is a goroutine-safe output sink for a child process.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// process is a child process the test started; stop ends it.
-type process struct {
-	name   string
-	cmd    *exec.Cmd
-	output *syncBuffer
-	exited chan struct{}
-}
-
-func startProcess(t *testing.T, name string, cmd *exec.Cmd, stdout io.Writer) *process {
-	t.Helper()
-	p := &process{name: name, cmd: cmd, output: &syncBuffer{}, exited: make(chan struct{})}
-	cmd.Stderr = p.output
-	cmd.Stdout = p.output
-	if stdout != nil {
-		cmd.Stdout = io.MultiWriter(p.output, stdout)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		p.stop(t)
-		if strings.Contains(p.output.String(), "WARNING: DATA RACE") {
-			t.Errorf("%s (built with -race) reported a data race", name)
-		}
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, p.output.String())
-		}
-	})
-	return p
-}
-
-// stop sends SIGTERM and waits; after 10 s it kills the process.
-func (p *process) stop(t *testing.T) {
-	select {
-	case <-p.exited:
-		return
-	default:
-	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(10 * time.Second):
-		t.Errorf("%s did not stop within 10s of SIGTERM; killing it", p.name)
-		p.cmd.Process.Kill()
-		<-p.exited
-	}
-}
-
 // hanse is a running Hanse instance.
-type hanse struct {
-	*process
-	base  string // http://127.0.0.1:port, also its public URL
-	host  string // 127.0.0.1:port, the host part of its handles
-	token string
-}
+type hanse struct{ *proctest.Server }
 
 func startHanse(t *testing.T) *hanse {
 	t.Helper()
-	bin := hanseBinary(t)
-	port := freePort(t)
-	h := &hanse{
-		base:  fmt.Sprintf("http://127.0.0.1:%d", port),
-		host:  fmt.Sprintf("127.0.0.1:%d", port),
-		token: "peertest-admin-token-0123456789",
-	}
-	cmd := exec.Command(bin, "serve",
-		"--listen", h.host, "--public-url", h.base, "--data-dir", t.TempDir())
-	cmd.Env = append(os.Environ(),
-		"HANSE_ADMIN_TOKEN="+h.token,
-		"HANSE_ALLOW_PRIVATE_NETWORKS=127.0.0.0/8")
-	h.process = startProcess(t, "hanse", cmd, nil)
-	ready := eventually(t, "hanse answers /readyz", func() bool {
-		res, err := http.Get(h.base + "/readyz")
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == http.StatusOK
-	}, h.exited)
-	if !ready {
-		t.FailNow()
-	}
-	return h
+	return &hanse{proctest.Serve(t, proctest.Hanse(t, raceEnabled), "peertest-admin-token-0123456789")}
 }
 
 // admin calls Hanse's admin API, decodes a 2xx JSON answer into out and
 // returns the status code.
 func (h *hanse) admin(t *testing.T, method, path string, body, out any) int {
 	t.Helper()
-	return doJSON(t, method, h.base+"/api/admin"+path, h.token, "", body, out)
+	return doJSON(t, method, h.Base+"/api/admin"+path, h.Token, "", body, out)
 }
 
 // collectionHas reports whether the first page of an actor collection
@@ -279,7 +106,7 @@ func (h *hanse) collectionHas(t *testing.T, collection, iri string) bool {
 
 // peer is the running Fedify peer.
 type peer struct {
-	*process
+	*proctest.Process
 	base string // http://127.0.0.1:port
 	host string
 }
@@ -290,7 +117,7 @@ func (p *peer) actor() string { return p.base + "/users/peer" }
 func startPeer(t *testing.T) *peer {
 	t.Helper()
 	nodePeer(t)
-	port := freePort(t)
+	port := proctest.FreePort(t)
 	p := &peer{base: fmt.Sprintf("http://127.0.0.1:%d", port), host: fmt.Sprintf("127.0.0.1:%d", port)}
 	pr, pw := io.Pipe()
 	ready := make(chan struct{})
@@ -307,13 +134,13 @@ func startPeer(t *testing.T) *peer {
 	cmd := exec.Command("node", "peer.mjs", fmt.Sprint(port))
 	cmd.Dir = peerDir
 	t.Cleanup(func() { pw.Close() }) // runs after the process stopped
-	p.process = startProcess(t, "fedify peer", cmd, pw)
+	p.Process = proctest.Start(t, "fedify peer", cmd, pw)
 	select {
 	case <-ready:
-	case <-p.exited:
-		t.Fatalf("fedify peer exited before it was ready:\n%s", p.output.String())
+	case <-p.Exited:
+		t.Fatalf("fedify peer exited before it was ready:\n%s", p.Output.String())
 	case <-time.After(waitFor):
-		t.Fatalf("fedify peer not ready within %s:\n%s", waitFor, p.output.String())
+		t.Fatalf("fedify peer not ready within %s:\n%s", waitFor, p.Output.String())
 	}
 	return p
 }
