@@ -4,16 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/hanse-network/hanse/events"
-	"github.com/hanse-network/hanse/events/sqlite"
 	"github.com/hanse-network/hanse/internal/domain/remote"
 	"github.com/hanse-network/hanse/projections"
+	"github.com/hanse-network/hanse/projections/projectiontest"
 	"github.com/hanse-network/hanse/projections/remoteactors"
 
 	_ "modernc.org/sqlite"
@@ -31,17 +28,8 @@ func fetched(iri, key string, sec int) remote.ActorFetched {
 // project appends the payloads to a fresh store and runs the projection.
 func project(t *testing.T, payloads []any) (remoteactors.Reader, *projections.Runner) {
 	t.Helper()
-	dir := t.TempDir()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := sqlite.Open(filepath.Join(dir, "events.db"), sqlite.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	reg := events.NewRegistry()
-	remote.Register(reg)
-	ctx := context.Background()
-	var head events.Position
+	env := projectiontest.Open(t)
+	remote.Register(env.Registry)
 	for _, p := range payloads {
 		iri := ""
 		switch v := p.(type) {
@@ -50,33 +38,9 @@ func project(t *testing.T, payloads []any) (remoteactors.Reader, *projections.Ru
 		case remote.ActorGone:
 			iri = v.IRI
 		}
-		ed, err := reg.NewEvent(events.NewUUID(), p, events.Metadata{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := store.Append(ctx, remote.ActorStream(iri), events.Any, ed)
-		if err != nil {
-			t.Fatal(err)
-		}
-		head = res.Position
+		env.Record(remote.ActorStream(iri), p, events.Metadata{})
 	}
-	r, err := projections.New(store, filepath.Join(dir, "read.db"), quiet, nil, projections.Options{}, remoteactors.New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if head > 0 {
-		if err := r.WaitFor(wctx, remoteactors.Name, head); err != nil {
-			t.Fatal(err)
-		}
-	} else if err := r.WaitSettled(wctx, remoteactors.Name); err != nil {
-		t.Fatal(err)
-	}
+	r := env.Start(remoteactors.New())
 	return remoteactors.NewReader(r.DB()), r
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +11,9 @@ import (
 	"time"
 
 	"github.com/hanse-network/hanse/events"
-	"github.com/hanse-network/hanse/events/sqlite"
 	"github.com/hanse-network/hanse/internal/domain/remote"
 	"github.com/hanse-network/hanse/projections"
+	"github.com/hanse-network/hanse/projections/projectiontest"
 	"github.com/hanse-network/hanse/projections/remoteobjects"
 
 	_ "modernc.org/sqlite"
@@ -122,47 +120,14 @@ func received(t *testing.T, d doc, sec int) remote.ActivityReceived {
 // and runner.
 func project(t *testing.T, given []doc) (remoteobjects.Reader, *projections.Runner) {
 	t.Helper()
-	dir := t.TempDir()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := sqlite.Open(filepath.Join(dir, "events.db"), sqlite.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	reg := events.NewRegistry()
-	remote.Register(reg)
-	ctx := context.Background()
+	env := projectiontest.Open(t)
+	remote.Register(env.Registry)
 	for i, d := range given {
 		ev := received(t, d, i)
-		ed, err := reg.NewEvent(events.NewUUID(), ev, events.Metadata{OccurredAt: ev.ReceivedAt})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := store.Append(ctx, remote.ActivityStream(ev.ActivityID+string(rune('a'+i%26))), events.Any, ed); err != nil {
-			t.Fatal(err)
-		}
+		env.Record(remote.ActivityStream(ev.ActivityID+string(rune('a'+i%26))), ev, events.Metadata{OccurredAt: ev.ReceivedAt})
 	}
-	gone, err := reg.NewEvent(events.NewUUID(), remote.ActorGone{IRI: mallory, GoneAt: time.Unix(1, 0)}, events.Metadata{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := store.Append(ctx, remote.ActorStream(mallory), events.Any, gone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := projections.New(store, filepath.Join(dir, "read.db"), quiet, nil, projections.Options{}, remoteobjects.New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := r.WaitFor(wctx, remoteobjects.Name, res.Position); err != nil {
-		t.Fatal(err)
-	}
+	env.Record(remote.ActorStream(mallory), remote.ActorGone{IRI: mallory, GoneAt: time.Unix(1, 0)}, events.Metadata{})
+	r := env.Start(remoteobjects.New())
 	return remoteobjects.NewReader(r.DB()), r
 }
 
