@@ -36,6 +36,24 @@ type ErrorBody struct {
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Field names the invalid input field of a validation error;
+	// Reason says what is wrong with it.
+	Field  string `json:"field,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// CodeValidation is the code of a request whose field is invalid (422).
+const CodeValidation = "validation_failed"
+
+// WriteValidationError writes 422 validation_failed naming the invalid
+// field and the reason:
+//
+//	{"error":{"code":"validation_failed","message":"name: must not be empty","field":"name","reason":"must not be empty"}}
+func WriteValidationError(w http.ResponseWriter, r *http.Request, field, reason string) {
+	WriteJSON(w, http.StatusUnprocessableEntity, ErrorBody{
+		Error:     ErrorDetail{Code: CodeValidation, Message: field + ": " + reason, Field: field, Reason: reason},
+		RequestID: RequestID(r.Context()),
+	})
 }
 
 // WriteJSON writes v as a JSON response with the given status.
