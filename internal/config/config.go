@@ -174,11 +174,25 @@ type Serve struct {
 	// DeliveryConcurrency bounds concurrent outbound POSTs in all;
 	// DeliveryPerHost bounds them per receiving host.
 	DeliveryConcurrency, DeliveryPerHost int
+	// Registrations is "open" (anyone may sign up through
+	// POST /api/v1/accounts) or "closed" (administrators create accounts).
+	Registrations string
+	// MediaMaxMB caps one uploaded media file, in MiB.
+	MediaMaxMB int
+	// PostRate is the sustained posts per minute allowed per account;
+	// SignInRate the sign-in attempts per minute per client address.
+	PostRate, SignInRate int
 	// MasterKey is the base64 instance master key from HANSE_MASTER_KEY
 	// (environment only, never a flag); empty means the key file in the
 	// data directory.
 	MasterKey string
 }
+
+// The registration modes.
+const (
+	RegistrationsOpen   = "open"
+	RegistrationsClosed = "closed"
+)
 
 // MinAdminTokenBytes is the shortest admin token accepted.
 const MinAdminTokenBytes = 16
@@ -202,6 +216,13 @@ func (c *Serve) Register(fs *flag.FlagSet) {
 		"outbound deliveries in flight at once, in all (`n`)")
 	Int(fs, &c.DeliveryPerHost, "delivery-per-host", "HANSE_DELIVERY_PER_HOST", 4,
 		"outbound deliveries in flight at once to one host (`n`)")
+	Choice(fs, &c.Registrations, "registrations", "HANSE_REGISTRATIONS", RegistrationsClosed,
+		[]string{RegistrationsOpen, RegistrationsClosed},
+		"who may create accounts: open (anyone, through the API) or closed (administrators only)")
+	Int(fs, &c.MediaMaxMB, "media-max-mb", "HANSE_MEDIA_MAX_MB", 10, "largest media upload in MiB (`n`)")
+	Int(fs, &c.PostRate, "post-rate", "HANSE_POST_RATE", 30, "posts per minute allowed per account (`n`)")
+	Int(fs, &c.SignInRate, "sign-in-rate", "HANSE_SIGN_IN_RATE", 10,
+		"sign-in attempts per minute allowed per client address and per login name (`n`)")
 	String(fs, &c.AdminToken, "admin-token", "HANSE_ADMIN_TOKEN", "",
 		"bearer `token` (at least 16 bytes) for /metrics and /api/admin; unset disables them (prefer the environment variable)")
 }
@@ -227,6 +248,9 @@ func (c *Serve) Complete() error {
 		{"inbox-burst", "HANSE_INBOX_BURST", c.InboxBurst},
 		{"delivery-concurrency", "HANSE_DELIVERY_CONCURRENCY", c.DeliveryConcurrency},
 		{"delivery-per-host", "HANSE_DELIVERY_PER_HOST", c.DeliveryPerHost},
+		{"media-max-mb", "HANSE_MEDIA_MAX_MB", c.MediaMaxMB},
+		{"post-rate", "HANSE_POST_RATE", c.PostRate},
+		{"sign-in-rate", "HANSE_SIGN_IN_RATE", c.SignInRate},
 	} {
 		if n.v < 1 {
 			return &Error{Flag: n.flag, Env: n.env, Message: "must be at least 1"}

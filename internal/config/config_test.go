@@ -22,6 +22,7 @@ func TestParseServe(t *testing.T) {
 		Store:           Store{Kind: StoreSQLite, DataDir: DefaultDataDir},
 		Log:             Log{Level: "info", Format: "text"},
 		InboxRate:       50, InboxBurst: 100, DeliveryConcurrency: 16, DeliveryPerHost: 4,
+		Registrations: RegistrationsClosed, MediaMaxMB: 10, PostRate: 30, SignInRate: 10,
 	}
 	with := func(f func(*Serve)) Serve {
 		c := defaults
@@ -82,6 +83,14 @@ func TestParseServe(t *testing.T) {
 			env:  map[string]string{"HANSE_DELIVERY_CONCURRENCY": "64"},
 			want: with(func(c *Serve) { c.InboxRate, c.InboxBurst, c.DeliveryPerHost, c.DeliveryConcurrency = -1, 500, 32, 64 }),
 		},
+		{
+			name: "people and posting",
+			args: []string{"--registrations", "open", "--media-max-mb", "25", "--post-rate", "5"},
+			env:  map[string]string{"HANSE_SIGN_IN_RATE": "3"},
+			want: with(func(c *Serve) { c.Registrations, c.MediaMaxMB, c.PostRate, c.SignInRate = RegistrationsOpen, 25, 5, 3 }),
+		},
+		{name: "unknown registrations mode", env: map[string]string{"HANSE_REGISTRATIONS": "approval"}, wantErr: "must be one of open, closed"},
+		{name: "no media", args: []string{"--media-max-mb", "0"}, wantErr: "HANSE_MEDIA_MAX_MB"},
 		{name: "inbox rate zero", args: []string{"--inbox-rate", "0"}, wantErr: "HANSE_INBOX_RATE"},
 		{name: "no delivery concurrency", env: map[string]string{"HANSE_DELIVERY_CONCURRENCY": "0"}, wantErr: "HANSE_DELIVERY_CONCURRENCY"},
 		{
