@@ -82,6 +82,7 @@ func NewRouter(deps Deps) http.Handler {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	r.Get("/readyz", readyHandler(deps.Ready, log))
+	r.Get(OpenAPIPath, openAPIHandler)
 	admin := requireAdminToken(deps.AdminToken)
 	if deps.Metrics != nil {
 		r.With(admin).Method(http.MethodGet, "/metrics", deps.Metrics)
