@@ -4,6 +4,9 @@
 // its inbox receives, and offers a tiny control API to the test:
 //
 //   POST /control/follow {"handle": "user@host:port"}  look the handle up and send Follow
+//   POST /control/post {"to": "<group IRI>", "content": "…"}  send Create{Note} to a
+//                                                      group (FEP-1b12: to the group, cc Public,
+//                                                      audience and a Mention of the group)
 //   GET  /control/inbox                                 activities received (JSON list)
 //   GET  /control/followers                             follower actor IRIs (JSON list)
 //   GET  /control/following                             {actor IRI: "pending" | "accepted"}
@@ -23,11 +26,16 @@ import {
 } from "@fedify/fedify";
 import {
   Accept,
+  Announce,
   Create,
+  Delete,
   Endpoints,
   Follow,
   isActor,
+  Mention,
+  Note,
   Person,
+  PUBLIC_COLLECTION,
   Undo,
 } from "@fedify/fedify/vocab";
 import { configure, getLogger } from "@logtape/logtape";
@@ -48,6 +56,8 @@ const inbox = [];
 const followers = new Map();
 /** Actors the peer follows: actor IRI → "pending" | "accepted". */
 const following = new Map();
+/** Notes the peer published: id → Note, served at /notes/{id}. */
+const notes = new Map();
 /** Warnings and errors from Fedify and the listeners. */
 const log = [];
 /** HTTP exchanges in both directions, with the signature scheme used. */
@@ -192,6 +202,8 @@ federation.setOutboxDispatcher(
   (_ctx, identifier) => (identifier === IDENTIFIER ? { items: [] } : null),
 );
 
+federation.setObjectDispatcher(Note, "/notes/{id}", (_ctx, values) => notes.get(values.id) ?? null);
+
 /** record appends a summary of a received activity to the inbox list. */
 async function record(ctx, activity, extra = {}) {
   let json = null;
@@ -245,6 +257,33 @@ federation
     const objectType = object?.constructor?.typeId?.href?.split("#").pop() ?? null;
     const content = object?.content == null ? null : String(object.content);
     await record(ctx, create, { objectType, content });
+  })
+  .on(Announce, async (ctx, announce) => {
+    // A group's boost: the object is a Create (FEP-1b12), a Delete (a
+    // moderator's removal) or the post itself (Mastodon compatibility).
+    let objectType = null;
+    let innerObject = null;
+    let content = null;
+    try {
+      const object = await announce.getObject(ctx);
+      objectType = object?.constructor?.typeId?.href?.split("#").pop() ?? null;
+      if (object instanceof Create) {
+        innerObject = object.objectId?.href ?? null;
+        const inner = await object.getObject(ctx);
+        content = inner?.content == null ? null : String(inner.content);
+      } else if (object instanceof Delete) {
+        innerObject = object.objectId?.href ?? null;
+      } else if (object != null) {
+        innerObject = object.id?.href ?? null;
+        content = object.content == null ? null : String(object.content);
+      }
+    } catch (e) {
+      note("warning", `announce ${announce.id?.href}: cannot read its object: ${safeJSON(e)}`);
+    }
+    await record(ctx, announce, { objectType, innerObject, content });
+  })
+  .on(Delete, async (ctx, del) => {
+    await record(ctx, del);
   })
   .on(Undo, async (ctx, undo) => {
     await record(ctx, undo);
@@ -304,6 +343,34 @@ async function control(req, body, ctx) {
     });
     await ctx.sendActivity({ identifier: IDENTIFIER }, actor, follow);
     return [202, { actor: actor.id.href, follow: follow.id.href }];
+  }
+  if (req.method === "POST" && path === "/control/post") {
+    const { to, content } = JSON.parse(body.toString("utf8") || "{}");
+    const group = await ctx.lookupObject(String(to ?? ""));
+    if (!isActor(group)) return [502, { error: `${to} is not an actor` }];
+    const id = randomUUID();
+    const noteId = new URL(`${base}/notes/${id}`);
+    const post = new Note({
+      id: noteId,
+      attribution: ctx.getActorUri(IDENTIFIER),
+      to: group.id,
+      ccs: [PUBLIC_COLLECTION, ctx.getFollowersUri(IDENTIFIER)],
+      audience: group.id,
+      content: String(content ?? ""),
+      url: noteId,
+      tags: [new Mention({ href: group.id, name: `@${group.preferredUsername}` })],
+    });
+    notes.set(id, post);
+    const create = new Create({
+      id: new URL(`${base}/notes/${id}/activity`),
+      actor: ctx.getActorUri(IDENTIFIER),
+      object: post,
+      to: group.id,
+      ccs: [PUBLIC_COLLECTION, ctx.getFollowersUri(IDENTIFIER)],
+      audience: group.id,
+    });
+    await ctx.sendActivity({ identifier: IDENTIFIER }, group, create);
+    return [202, { note: noteId.href, create: create.id.href }];
   }
   return [404, { error: `no control route ${req.method} ${path}` }];
 }
