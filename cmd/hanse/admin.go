@@ -36,6 +36,7 @@ Subcommands:
   delete-actor ID
                  delete the actor with id ID (its documents then answer 410)
 ` + adminNotesHelp + `
+` + adminAccountsHelp + `
 
 Run "hanse admin <subcommand> --help" for details.`
 
@@ -80,11 +81,11 @@ func (c *adminCmd) parse(env *cliEnv, args []string) ([]string, error) {
 
 func runAdmin(ctx context.Context, env *cliEnv, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		c := newAdminCmd("admin", "<create-actor|rotate-key|delete-actor|post-note|delete-note> [flags]", adminDescription)
+		c := newAdminCmd("admin", "<create-actor|rotate-key|delete-actor|post-note|delete-note|create-user|erase-user|set-role> [flags]", adminDescription)
 		if err := parseFlags(env, c.fs, args); err != nil {
 			return err
 		}
-		return &usageError{fs: c.fs, err: errors.New("missing subcommand: create-actor, rotate-key, delete-actor, post-note or delete-note")}
+		return &usageError{fs: c.fs, err: errors.New("missing subcommand: create-actor, rotate-key, delete-actor, post-note, delete-note, create-user, erase-user or set-role")}
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
@@ -98,9 +99,15 @@ func runAdmin(ctx context.Context, env *cliEnv, args []string) error {
 		return adminPostNote(ctx, env, rest)
 	case "delete-note":
 		return adminDeleteNote(ctx, env, rest)
+	case "create-user":
+		return adminCreateUser(ctx, env, rest)
+	case "erase-user":
+		return adminEraseUser(ctx, env, rest)
+	case "set-role":
+		return adminSetRole(ctx, env, rest)
 	}
-	c := newAdminCmd("admin", "<create-actor|rotate-key|delete-actor|post-note|delete-note> [flags]", adminDescription)
-	return &usageError{fs: c.fs, err: fmt.Errorf("unknown subcommand %q (want create-actor, rotate-key, delete-actor, post-note or delete-note)", sub)}
+	c := newAdminCmd("admin", "<create-actor|rotate-key|delete-actor|post-note|delete-note|create-user|erase-user|set-role> [flags]", adminDescription)
+	return &usageError{fs: c.fs, err: fmt.Errorf("unknown subcommand %q (want create-actor, rotate-key, delete-actor, post-note, delete-note, create-user, erase-user or set-role)", sub)}
 }
 
 // adminCreateActorBody mirrors httpapi.CreateActorRequest.

@@ -40,6 +40,8 @@ func TestServeHelpListsEveryFlag(t *testing.T) {
 		"--admin-token": "HANSE_ADMIN_TOKEN", "--allow-private-networks": "HANSE_ALLOW_PRIVATE_NETWORKS",
 		"--inbox-rate": "HANSE_INBOX_RATE", "--inbox-burst": "HANSE_INBOX_BURST",
 		"--delivery-concurrency": "HANSE_DELIVERY_CONCURRENCY", "--delivery-per-host": "HANSE_DELIVERY_PER_HOST",
+		"--registrations": "HANSE_REGISTRATIONS", "--media-max-mb": "HANSE_MEDIA_MAX_MB",
+		"--post-rate": "HANSE_POST_RATE", "--sign-in-rate": "HANSE_SIGN_IN_RATE",
 	}
 	got := flagEntries(stdout)
 	if len(got) != len(want) {

@@ -30,7 +30,7 @@ type command struct {
 // "help" itself is handled by run.
 var commands = []command{
 	{name: "serve", summary: "run the HTTP server on the configured event store", run: runServe},
-	{name: "admin", summary: "administer a running server: create actors, rotate keys, delete actors", run: runAdmin},
+	{name: "admin", summary: "administer a running server: accounts, actors, keys, notes", run: runAdmin},
 	{name: "federation", summary: "inspect outbound deliveries (state, attempts, errors)", run: runFederation},
 	{name: "projections", summary: "status, rebuild and retry of the projections (read models)", run: runProjections},
 	{name: "version", summary: "print the version and exit", run: runVersion},
@@ -39,7 +39,10 @@ var commands = []command{
 // cliEnv is what a command may use of its surroundings.
 type cliEnv struct {
 	stdout, stderr io.Writer
-	getenv         func(string) string
+	// stdin is read by commands that take a secret from standard input
+	// (admin create-user --password-stdin); nil means os.Stdin.
+	stdin  io.Reader
+	getenv func(string) string
 	// newLogger builds the process logger (writing to stderr) from the
 	// log flags.
 	newLogger func(config.Log) (*slog.Logger, error)

@@ -51,3 +51,42 @@ func TestAdminRoutesNeedTheToken(t *testing.T) {
 		})
 	}
 }
+
+func TestAdminRoutesAcceptAdminTokens(t *testing.T) {
+	secret := func(r chi.Router) {
+		r.Get("/secret", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "the secret") })
+		r.Post("/secret", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "changed") })
+	}
+	tests := []struct {
+		name       string
+		configured string
+		method     string
+		auth       string
+		wantStatus int
+		wantBody   string
+	}{
+		{"instance admin reads with admin:read", testAdminToken, "GET", "Bearer root-read", 200, "the secret"},
+		{"instance admin writes with admin:write", testAdminToken, "POST", "Bearer root-admin", 200, "changed"},
+		{"admin:read does not write", testAdminToken, "POST", "Bearer root-read", 403, `"code":"insufficient_scope"`},
+		{"instance admin without admin scopes", testAdminToken, "GET", "Bearer root-plain", 403, `"code":"insufficient_scope"`},
+		{"learner with admin scopes", testAdminToken, "GET", "Bearer alice-admin", 403, `"code":"forbidden"`},
+		{"application token with admin scope", testAdminToken, "GET", "Bearer app-only", 403, `"code":"forbidden"`},
+		{"refused token", testAdminToken, "GET", "Bearer nope", 401, `"code":"unauthorized"`},
+		{"static token still works", testAdminToken, "POST", "Bearer " + testAdminToken, 200, "changed"},
+		{"admin token without a static token configured", "", "GET", "Bearer root-read", 200, "the secret"},
+		{"no static token, no admin", "", "GET", "Bearer alice-read", 403, `"code":"forbidden"`},
+		{"no static token, refused token", "", "GET", "Bearer nope", 403, `"code":"forbidden"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestServer(t, Deps{AdminToken: tt.configured, Admin: secret, Auth: BearerAuth(oauthTestGrants)})
+			res := env.do(t, tt.method, "/api/admin/secret", nil, map[string]string{"Authorization": tt.auth})
+			if res.status != tt.wantStatus || !strings.Contains(string(res.body), tt.wantBody) {
+				t.Fatalf("%s = %d %s; want %d with %q", tt.method, res.status, res.body, tt.wantStatus, tt.wantBody)
+			}
+			if tt.wantStatus == 401 && !strings.Contains(res.header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+				t.Errorf("WWW-Authenticate = %q", res.header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+}

@@ -7,6 +7,13 @@
 // and encode. Business logic lives in internal/app and the projections.
 // Features add their routes through Deps.Mount.
 //
+// Authentication is OAuth 2.0 as Mastodon speaks it (oauth*.go: client
+// registration, the sign-in and consent page, the token and revocation
+// endpoints, metadata, personal access tokens); BearerAuth (auth.go) turns
+// a bearer token into the request's Principal, which RequireScope,
+// RequireUser and RequireRole check. ratelimit.go has the keyed token-bucket
+// limiter and its middleware.
+//
 // Client addresses are taken from the connection (r.RemoteAddr) only;
 // X-Forwarded-For and X-Real-IP are not trusted.
 package httpapi

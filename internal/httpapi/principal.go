@@ -62,7 +62,29 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 const (
 	CodeInsufficientScope = "insufficient_scope"
 	CodeRateLimited       = "rate_limited"
+	// CodeInvalidToken: a bearer token was sent but is unknown, expired or
+	// revoked (401).
+	CodeInvalidToken = "invalid_token"
+	// CodeUserRequired: the token is an application's own token, but the
+	// route acts for an account (403).
+	CodeUserRequired = "user_required"
 )
+
+type bearerRefusedKey struct{}
+
+// WithBearerRefused marks ctx as carrying a bearer token that was refused
+// (BearerAuth does this), so that RequireScope answers
+// error="invalid_token" rather than asking for sign-in.
+func WithBearerRefused(ctx context.Context) context.Context {
+	return context.WithValue(ctx, bearerRefusedKey{}, true)
+}
+
+// BearerRefused reports whether the request sent a bearer token that was
+// refused.
+func BearerRefused(ctx context.Context) bool {
+	v, _ := ctx.Value(bearerRefusedKey{}).(bool)
+	return v
+}
 
 // RequireScope lets a request through only when it is authenticated
 // (401 with WWW-Authenticate otherwise) and its token grants scope (403
@@ -72,6 +94,11 @@ func RequireScope(scope string) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, ok := PrincipalFrom(r.Context())
 			if !ok {
+				if BearerRefused(r.Context()) {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="hanse", error="invalid_token"`)
+					WriteError(w, r, http.StatusUnauthorized, CodeInvalidToken, "the access token is invalid, expired or revoked")
+					return
+				}
 				w.Header().Set("WWW-Authenticate", `Bearer realm="hanse"`)
 				WriteError(w, r, http.StatusUnauthorized, CodeUnauthorized, "sign-in required: send Authorization: Bearer <token>")
 				return
@@ -84,6 +111,20 @@ func RequireScope(scope string) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// RequireUser lets a request through only when its principal acts for an
+// account: an application's own token (client_credentials, no account) is
+// refused with 403 user_required. Use after RequireScope on routes that act
+// for the signed-in person.
+func RequireUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := PrincipalFrom(r.Context()); !ok || p.AccountID == "" {
+			WriteError(w, r, http.StatusForbidden, CodeUserRequired, "this method requires a token that acts for an account")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // RequireRole lets a request through only when its principal has one of

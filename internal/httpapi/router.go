@@ -35,6 +35,10 @@ type Deps struct {
 	Mount func(chi.Router)
 	// MaxBodyBytes caps request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// Auth, when non-nil, authenticates every request before the routes
+	// (BearerAuth): /metrics, the admin routes and the mounted routes see
+	// its Principal.
+	Auth func(http.Handler) http.Handler
 }
 
 // methods probed to build the Allow header of a 405 response.
@@ -58,6 +62,9 @@ func NewRouter(deps Deps) http.Handler {
 
 	r := chi.NewRouter()
 	r.Use(requestIDMiddleware, accessLog(log), recoverer(log), bodyLimit(limit), middleware.GetHead)
+	if deps.Auth != nil {
+		r.Use(deps.Auth)
+	}
 
 	r.NotFound(func(w http.ResponseWriter, req *http.Request) {
 		WriteError(w, req, http.StatusNotFound, CodeNotFound, "no such resource: "+req.URL.Path)

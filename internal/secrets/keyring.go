@@ -3,6 +3,7 @@ package secrets
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -65,6 +66,9 @@ type Keyring struct {
 	aead   cipher.AEAD
 	keyID  [keyIDSize]byte
 	source string
+	// prk is the HKDF pseudorandom key extracted from the master key, the
+	// root of DeriveKey.
+	prk []byte
 }
 
 // NewKeyring returns a keyring over a 32-byte master key.
@@ -85,7 +89,35 @@ func NewKeyring(key []byte) (*Keyring, error) {
 	// is a domain-separated hash, so it reveals nothing usable of the key.
 	sum := sha256.Sum256(append([]byte("hanse master key id\x00"), key...))
 	copy(k.keyID[:], sum[:keyIDSize])
+	if k.prk, err = hkdf.Extract(sha256.New, key, []byte(deriveSalt)); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidKey, err)
+	}
 	return k, nil
+}
+
+// deriveSalt is the HKDF salt of DeriveKey: it separates Hanse's derived
+// keys from any other use of the same master key.
+const deriveSalt = "hanse master key derivation v1"
+
+// DerivedKeySize is the length of the keys DeriveKey returns.
+const DerivedKeySize = 32
+
+// DeriveKey returns a 32-byte key for purpose (for example
+// "account-email-digest"), derived from the master key with HKDF-SHA-256
+// (RFC 5869; purpose is the info string). The same master key and purpose
+// always give the same key; different purposes give independent keys, and
+// no derived key reveals the master key or another derived key. purpose
+// must not be empty.
+func (k *Keyring) DeriveKey(purpose string) []byte {
+	if purpose == "" {
+		panic("secrets: DeriveKey needs a purpose")
+	}
+	out, err := hkdf.Expand(sha256.New, k.prk, purpose, DerivedKeySize)
+	if err != nil {
+		// Only a length beyond 255 hash sizes fails; 32 bytes never does.
+		panic(fmt.Sprintf("secrets: derive key: %v", err))
+	}
+	return out
 }
 
 // OpenKeyring returns the instance's keyring. envKey, when not empty, is

@@ -9,26 +9,46 @@ import (
 	"time"
 
 	"github.com/hanse-network/hanse/events"
+	"github.com/hanse-network/hanse/internal/domain/account"
 	"github.com/hanse-network/hanse/internal/domain/actor"
+	"github.com/hanse-network/hanse/internal/domain/personal"
 	"github.com/hanse-network/hanse/projections"
 )
 
-// Version is the current version of the projection's tables.
-const Version = 1
+// Version is the current version of the projection's tables. Version 2:
+// Person actors of accounts show the account's display name and bio.
+const Version = 2
 
 // Projector builds the actors read model from the four actor.* events
 // that make and change an actor. actor.username_reserved is not handled:
 // actor.created carries the username, and a reservation without an actor
 // (a Create that died half-way) must not show up as an actor.
+//
+// Made with NewWithOpener, it also shows the profile of accounts on their
+// Person actor (same id): account.profile_updated sets the name and
+// summary from the sealed display name and bio, and account.erased blanks
+// them.
 type Projector struct {
-	reg *events.Registry
+	reg    *events.Registry
+	opener personal.Opener
 }
 
-// New returns the actors projector.
+// New returns the actors projector without account profiles (the account
+// events are not handled).
 func New() *Projector {
 	reg := events.NewRegistry()
 	actor.Register(reg)
 	return &Projector{reg: reg}
+}
+
+// NewWithOpener returns the actors projector that also shows account
+// profiles, opening their sealed fields with opener. A text whose key was
+// destroyed shows as "".
+func NewWithOpener(opener personal.Opener) *Projector {
+	p := New()
+	account.Register(p.reg)
+	p.opener = opener
+	return p
 }
 
 var _ projections.Projector = (*Projector)(nil)
@@ -40,10 +60,12 @@ func (*Projector) Name() string { return Name }
 func (*Projector) Version() int { return Version }
 
 // Handles implements projections.Projector.
-func (*Projector) Handles(eventType string) bool {
+func (p *Projector) Handles(eventType string) bool {
 	switch eventType {
 	case actor.TypeCreated, actor.TypeProfileUpdated, actor.TypeKeyRotated, actor.TypeDeleted:
 		return true
+	case account.TypeProfileUpdated, account.TypeErased:
+		return p.opener != nil
 	}
 	return false
 }
@@ -93,11 +115,18 @@ func (p *Projector) Apply(ctx context.Context, tx *sql.Tx, t projections.Tables,
 		if err != nil {
 			return err
 		}
+		at := projections.FormatTime(projections.OccurredAt(e))
+		switch ev := payload.(type) {
+		case *account.ProfileUpdated, *account.Erased:
+			if err := p.applyAccount(ctx, tx, table, e, ev, at); err != nil {
+				return err
+			}
+			continue
+		}
 		id, err := actorID(e)
 		if err != nil {
 			return err
 		}
-		at := projections.FormatTime(projections.OccurredAt(e))
 		var res sql.Result
 		switch ev := payload.(type) {
 		case *actor.Created:
@@ -140,6 +169,54 @@ func (p *Projector) Apply(ctx context.Context, tx *sql.Tx, t projections.Tables,
 		}
 	}
 	return nil
+}
+
+// applyAccount shows an account's profile on its Person actor (the
+// account id is the actor id). An account without actor row changes
+// nothing.
+func (p *Projector) applyAccount(ctx context.Context, tx *sql.Tx, table string, e events.Envelope, payload any, at string) error {
+	id, ok := strings.CutPrefix(e.StreamID, "account-")
+	if !ok || id == "" {
+		return &projections.DecodeError{Position: e.Position, Type: e.Type,
+			Err: fmt.Errorf("stream %q is not an account stream", e.StreamID)}
+	}
+	var err error
+	switch ev := payload.(type) {
+	case *account.ProfileUpdated:
+		var name, summary any
+		if name, err = p.open(e, ev.DisplayName); err != nil {
+			return err
+		}
+		if summary, err = p.open(e, ev.Bio); err != nil {
+			return err
+		}
+		if name == nil && summary == nil {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, fmt.Sprintf(`
+			UPDATE %s SET name = coalesce(?, name), summary = coalesce(?, summary), updated_at = ? WHERE id = ?`, table),
+			name, summary, at, id)
+	case *account.Erased:
+		_, err = tx.ExecContext(ctx, fmt.Sprintf(`UPDATE %s SET name = '', summary = '', updated_at = ? WHERE id = ?`, table), at, id)
+	}
+	if err != nil {
+		return fmt.Errorf("actors: %s at position %d: %w", e.Type, e.Position, err)
+	}
+	return nil
+}
+
+// open opens a sealed profile field (nil when the event leaves it
+// unchanged). An erased subject gives ""; other failures stop the
+// projection rather than blank profiles silently.
+func (p *Projector) open(e events.Envelope, t *personal.Text) (any, error) {
+	if t == nil {
+		return nil, nil
+	}
+	s, err := personal.OpenOrEmpty(p.opener, *t)
+	if err != nil {
+		return nil, fmt.Errorf("actors: %s at position %d: open personal field: %w", e.Type, e.Position, err)
+	}
+	return s, nil
 }
 
 func nullable[T any](p *T) any {

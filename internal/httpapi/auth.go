@@ -1,0 +1,75 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/hanse-network/hanse/internal/app"
+)
+
+// TokenVerifier checks bearer tokens (app.OAuth implements it). It
+// returns an error matching app.ErrOAuthInvalidToken for a token that is
+// unknown, revoked, expired or of an erased account; any other error is a
+// failure to check.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (app.OAuthGrant, error)
+}
+
+// CodeAuthUnavailable: tokens cannot be checked right now (503).
+const CodeAuthUnavailable = "authentication_unavailable"
+
+// BearerAuth authenticates requests that carry "Authorization: Bearer
+// <token>": a valid token puts its Principal in the context; a request
+// without the header goes on without one; a refused token goes on without
+// one too, marked (BearerRefused) so that RequireScope answers 401 with
+// error="invalid_token". Only when the token cannot be checked at all (the
+// store fails) does it answer 503 itself. Other Authorization schemes are
+// left alone. Tokens in the query string are not accepted (they end up in
+// logs).
+//
+// Install it once for the whole router (Deps.Auth), before the routes and
+// the admin guard.
+func BearerAuth(v TokenVerifier) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			token, ok := bearerToken(r)
+			if !ok {
+				next.ServeHTTP(w, r)
+				return
+			}
+			g, err := v.Verify(r.Context(), token)
+			switch {
+			case err == nil:
+				r = r.WithContext(WithPrincipal(r.Context(), Principal{AccountID: g.AccountID, Username: g.Username,
+					Role: g.Role, Scopes: g.Scopes, AppID: g.ClientID, TokenID: g.TokenID}))
+			case errors.Is(err, app.ErrOAuthInvalidToken):
+				r = r.WithContext(WithBearerRefused(r.Context()))
+			case r.Context().Err() != nil:
+				return
+			default:
+				slog.Default().ErrorContext(r.Context(), "bearer token check failed", "err", err,
+					"request_id", RequestID(r.Context()))
+				w.Header().Set("Retry-After", "1")
+				WriteError(w, r, http.StatusServiceUnavailable, CodeAuthUnavailable,
+					"the access token cannot be checked right now; try again")
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// bearerToken returns the token of an "Authorization: Bearer" header (the
+// scheme is case-insensitive, RFC 7235).
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
