@@ -7,4 +7,16 @@
 // retries over about 2.1 days, see Backoff), Retry-After, and a circuit
 // breaker per host. Updates go through projections.DB.Write, reads through
 // DB.Reader.
+//
+// A delivery's target is an inbox (TargetInbox: followers, whose inboxes
+// the outbound projector knows) or a remote actor (TargetActor: a
+// mentioned person, the author of a post answered or liked), which the
+// workers resolve through Options.Actors to its shared inbox, else its
+// inbox, when they deliver; an actor that is gone, unknown or has no inbox
+// fails permanently, and an actor behind an inbox the activity already
+// goes to is not sent a second copy. A deleted actor's own Delete is
+// signed with its farewell signer (FarewellSigners). ForgetDeliveries
+// drops and blanks the deliveries of an erased person; EnableRule records
+// when outbound rendering rules came into force
+// (federation_outbound_rules).
 package delivery

@@ -19,6 +19,9 @@ const (
 	Table = "federation_deliveries"
 	// HostsTable holds the circuit-breaker state of each remote host.
 	HostsTable = "federation_delivery_hosts"
+	// RulesTable records when each outbound rendering rule was first
+	// enabled (see EnableRule).
+	RulesTable = "federation_outbound_rules"
 )
 
 // schema creates the delivery tables; every statement is idempotent.
@@ -40,6 +43,8 @@ CREATE TABLE IF NOT EXISTS federation_deliveries (
 	next_attempt_at INTEGER NOT NULL, -- unix ms; due when <= now
 	last_attempt_at INTEGER,
 	done_at         INTEGER,
+	target          TEXT    NOT NULL DEFAULT 'inbox' CHECK (target IN ('inbox', 'actor')), -- what inbox names
+	resolved_inbox  TEXT,             -- for target 'actor': the inbox it was resolved to
 	UNIQUE (activity_id, inbox)
 );
 CREATE INDEX IF NOT EXISTS federation_deliveries_due ON federation_deliveries (next_attempt_at, id) WHERE state = 'pending';
@@ -53,12 +58,35 @@ CREATE TABLE IF NOT EXISTS federation_delivery_hosts (
 	last_error           TEXT,
 	updated_at           INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS federation_outbound_rules (
+	rule       TEXT    NOT NULL PRIMARY KEY,
+	enabled_at INTEGER NOT NULL -- unix ms
+) WITHOUT ROWID;
 `
+
+// migrations add the columns of later versions to a table created by an
+// earlier one (CREATE TABLE IF NOT EXISTS leaves it as it was).
+var migrations = []struct{ table, column, ddl string }{
+	{Table, "target", `ALTER TABLE federation_deliveries ADD COLUMN target TEXT NOT NULL DEFAULT 'inbox' CHECK (target IN ('inbox', 'actor'))`},
+	{Table, "resolved_inbox", `ALTER TABLE federation_deliveries ADD COLUMN resolved_inbox TEXT`},
+}
 
 // CreateTables creates the delivery tables in tx unless they exist.
 func CreateTables(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, schema); err != nil {
 		return fmt.Errorf("delivery: create tables: %w", err)
+	}
+	for _, m := range migrations {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, m.table, m.column).
+			Scan(&n); err != nil {
+			return fmt.Errorf("delivery: inspect %s: %w", m.table, err)
+		}
+		if n == 0 {
+			if _, err := tx.ExecContext(ctx, m.ddl); err != nil {
+				return fmt.Errorf("delivery: add %s.%s: %w", m.table, m.column, err)
+			}
+		}
 	}
 	return nil
 }
@@ -74,9 +102,13 @@ func EnsureSchema(ctx context.Context, db *projections.DB) error {
 // TablesExist reports whether the delivery tables exist (in tx).
 func TablesExist(ctx context.Context, tx *sql.Tx) (bool, error) {
 	var n int
-	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN (?, ?)`,
-		Table, HostsTable).Scan(&n)
-	return n == 2, err
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN (?, ?, ?)`,
+		Table, HostsTable, RulesTable).Scan(&n)
+	if err != nil || n != 3 {
+		return false, err
+	}
+	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = 'target'`, Table).Scan(&n)
+	return n == 1, err
 }
 
 // State is the state of a delivery.
@@ -92,12 +124,30 @@ const (
 // ValidState reports whether s is one of the three states.
 func ValidState(s State) bool { return s == Pending || s == Delivered || s == Failed }
 
+// Target says what a delivery's Inbox names.
+type Target string
+
+// Delivery targets.
+const (
+	// TargetInbox: Inbox is the inbox URL to POST to (known followers).
+	TargetInbox Target = "inbox"
+	// TargetActor: Inbox is a remote actor's IRI, whose inbox the workers
+	// resolve when they deliver (its shared inbox preferred), through
+	// Options.Actors. Used where the projector cannot know the inbox: a
+	// mentioned person, a parent post's author, a liked post's author. An
+	// actor that cannot be resolved (gone, not found, no inbox) fails the
+	// delivery permanently.
+	TargetActor Target = "actor"
+)
+
 // Record is a delivery to create: activity Body (rendered once, sent
 // byte for byte on every attempt) to Inbox, signed by local actor ActorID.
 type Record struct {
-	ActivityID    string
-	ActivityType  string
-	Inbox         string
+	ActivityID   string
+	ActivityType string
+	Inbox        string
+	// Target says what Inbox names; "" is TargetInbox.
+	Target        Target
 	ActorID       string
 	Body          []byte
 	EventPosition uint64
@@ -121,11 +171,19 @@ func Insert(ctx context.Context, tx *sql.Tx, r Record) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	target := r.Target
+	if target == "" {
+		target = TargetInbox
+	}
+	if target != TargetInbox && target != TargetActor {
+		return false, fmt.Errorf("delivery: unknown target %q", target)
+	}
 	res, err := tx.ExecContext(ctx, `
 		INSERT OR IGNORE INTO federation_deliveries
-			(activity_id, activity_type, inbox, host, actor_id, body, event_position, created_at, next_attempt_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)`,
-		r.ActivityID, r.ActivityType, r.Inbox, host, r.ActorID, r.Body, int64(r.EventPosition), r.CreatedAt.UnixMilli())
+			(activity_id, activity_type, inbox, host, actor_id, body, event_position, created_at, next_attempt_at, target)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+		r.ActivityID, r.ActivityType, r.Inbox, host, r.ActorID, r.Body, int64(r.EventPosition), r.CreatedAt.UnixMilli(),
+		string(target))
 	if err != nil {
 		return false, fmt.Errorf("delivery: insert %s → %s: %w", r.ActivityID, r.Inbox, err)
 	}
@@ -135,12 +193,16 @@ func Insert(ctx context.Context, tx *sql.Tx, r Record) (bool, error) {
 
 // Delivery is one stored delivery with its attempts so far.
 type Delivery struct {
-	ID            int64     `json:"id"`
-	ActivityID    string    `json:"activity_id"`
-	ActivityType  string    `json:"activity_type"`
-	Inbox         string    `json:"inbox"`
-	Host          string    `json:"host"`
-	ActorID       string    `json:"actor_id"`
+	ID           int64  `json:"id"`
+	ActivityID   string `json:"activity_id"`
+	ActivityType string `json:"activity_type"`
+	Inbox        string `json:"inbox"`
+	Host         string `json:"host"`
+	ActorID      string `json:"actor_id"`
+	// Target says what Inbox names (an inbox, or an actor to resolve);
+	// ResolvedInbox is the inbox an actor target was last resolved to.
+	Target        Target    `json:"target"`
+	ResolvedInbox string    `json:"resolved_inbox,omitempty"`
 	EventPosition uint64    `json:"event_position"`
 	State         State     `json:"state"`
 	Attempts      int       `json:"attempts"`
@@ -171,14 +233,14 @@ var ErrInvalidFilter = errors.New("delivery: invalid filter")
 
 const columns = `id, activity_id, activity_type, inbox, host, actor_id, event_position, state, attempts,
 	coalesce(last_status, 0), coalesce(last_error, ''), created_at, next_attempt_at, coalesce(last_attempt_at, 0),
-	coalesce(done_at, 0)`
+	coalesce(done_at, 0), target, coalesce(resolved_inbox, '')`
 
 func scanDelivery(sc interface{ Scan(...any) error }, withBody bool) (Delivery, error) {
 	var d Delivery
 	var created, next, last, done int64
 	var pos int64
 	dest := []any{&d.ID, &d.ActivityID, &d.ActivityType, &d.Inbox, &d.Host, &d.ActorID, &pos, &d.State, &d.Attempts,
-		&d.LastStatus, &d.LastError, &created, &next, &last, &done}
+		&d.LastStatus, &d.LastError, &created, &next, &last, &done, &d.Target, &d.ResolvedInbox}
 	if withBody {
 		dest = append(dest, &d.Body)
 	}
@@ -349,6 +411,14 @@ type attempt struct {
 	at       time.Time
 	next     time.Time // for Pending
 	attempts int
+	resolved string // an actor target's inbox, "" when not resolved
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // recordAttempts stores the outcomes of attempts and the hosts' breaker
@@ -369,9 +439,10 @@ func recordAttempts(ctx context.Context, db *projections.DB, batch []record) err
 			}
 			if _, err := tx.ExecContext(ctx, `
 				UPDATE federation_deliveries SET state = ?, attempts = ?, last_status = ?, last_error = ?,
-					last_attempt_at = ?, next_attempt_at = ?, done_at = ?
+					last_attempt_at = ?, next_attempt_at = ?, done_at = ?, resolved_inbox = coalesce(?, resolved_inbox)
 				WHERE id = ?`,
-				string(a.state), a.attempts, status, errText, a.at.UnixMilli(), a.next.UnixMilli(), done, a.id); err != nil {
+				string(a.state), a.attempts, status, errText, a.at.UnixMilli(), a.next.UnixMilli(), done, nullable(a.resolved),
+				a.id); err != nil {
 				return fmt.Errorf("delivery: record attempt of %d: %w", a.id, err)
 			}
 			if r.host != nil {

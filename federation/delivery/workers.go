@@ -15,6 +15,8 @@ import (
 	"github.com/hanse-network/hanse/federation/fetch"
 	"github.com/hanse-network/hanse/federation/httpsig"
 	"github.com/hanse-network/hanse/federation/moderation"
+	"github.com/hanse-network/hanse/federation/resolve"
+	"github.com/hanse-network/hanse/internal/domain/remote"
 	"github.com/hanse-network/hanse/projections"
 )
 
@@ -22,6 +24,20 @@ import (
 // it).
 type Signers interface {
 	SignerFor(ctx context.Context, actorID string) (httpsig.Signer, error)
+}
+
+// FarewellSigners is implemented by Signers that can still sign as a
+// deleted local actor (signing.Keys): an actor's own Delete must be signed
+// with its key, as Mastodon does, or nobody could verify it. The workers
+// ask for it only for Delete activities whose SignerFor failed.
+type FarewellSigners interface {
+	FarewellSignerFor(ctx context.Context, actorID string) (httpsig.Signer, error)
+}
+
+// RemoteActors resolves remote actors (federation/resolve.Resolver
+// implements it); the workers need it for TargetActor deliveries.
+type RemoteActors interface {
+	Actor(ctx context.Context, iri string) (remote.ActorFetched, error)
 }
 
 // Poster POSTs a signed activity (fetch.Client implements it).
@@ -70,6 +86,9 @@ type Options struct {
 	// Policy is the instance's moderation: a delivery to a rejected
 	// domain fails permanently ("domain blocked") without a POST.
 	Policy moderation.Policy
+	// Actors resolves the inboxes of TargetActor deliveries; without it
+	// they fail temporarily (and are retried) until it is configured.
+	Actors RemoteActors
 }
 
 func (o *Options) setDefaults() {
@@ -289,12 +308,15 @@ func (w *Workers) loadHosts(ctx context.Context) error {
 
 // candidate is a due delivery.
 type candidate struct {
-	id       int64
-	host     string
-	inbox    string
-	actorID  string
-	body     []byte
-	attempts int
+	id           int64
+	host         string
+	inbox        string
+	actorID      string
+	body         []byte
+	attempts     int
+	target       Target
+	activityID   string
+	activityType string
 }
 
 // blockedLocked returns the hosts that may not take another POST now,
@@ -347,7 +369,8 @@ func (w *Workers) dispatch(ctx, attemptCtx context.Context, full bool) error {
 		if free <= 0 {
 			return nil
 		}
-		q := `SELECT id, host, inbox, actor_id, attempts FROM federation_deliveries INDEXED BY federation_deliveries_due
+		q := `SELECT id, host, inbox, actor_id, attempts, target, activity_id, activity_type
+			FROM federation_deliveries INDEXED BY federation_deliveries_due
 			WHERE state = 'pending' AND next_attempt_at <= ?`
 		args := []any{now.UnixMilli()}
 		if exclude && len(blocked) > 0 {
@@ -413,7 +436,7 @@ func queryCandidates(ctx context.Context, db *sql.DB, q string, args []any) ([]c
 	var out []candidate
 	for rows.Next() {
 		var c candidate
-		if err := rows.Scan(&c.id, &c.host, &c.inbox, &c.actorID, &c.attempts); err != nil {
+		if err := rows.Scan(&c.id, &c.host, &c.inbox, &c.actorID, &c.attempts, &c.target, &c.activityID, &c.activityType); err != nil {
 			return nil, fmt.Errorf("delivery: due deliveries: %w", err)
 		}
 		out = append(out, c)
@@ -438,21 +461,29 @@ func (w *Workers) attempt(ctx context.Context, c candidate) {
 	err := w.db.Reader().QueryRowContext(ctx, `SELECT body FROM federation_deliveries WHERE id = ?`, c.id).Scan(&c.body)
 	var signer httpsig.Signer
 	if err == nil {
-		signer, err = w.signers.SignerFor(ctx, c.actorID)
-		if err != nil {
-			err = fmt.Errorf("sign as %s: %w", c.actorID, err)
-		}
+		signer, err = w.signerFor(ctx, c)
 	} else {
 		err = fmt.Errorf("read the activity: %w", err)
 	}
-	if err == nil {
-		if err = moderation.RefuseURL(ctx, w.o.Policy, c.inbox); errors.Is(err, moderation.ErrDomainBlocked) {
-			res.Outcome = fetch.OutcomePermanent
+	inbox, resolved, duplicate := c.inbox, "", false
+	if err == nil && c.target == TargetActor {
+		if inbox, res.Outcome, err = w.resolveInbox(ctx, c.inbox); err == nil {
+			resolved = inbox
+			duplicate, err = w.sentElsewhere(ctx, c, inbox)
 		}
 	}
 	if err == nil {
-		res, err = w.poster.PostSigned(ctx, c.inbox, c.body, signer)
-	} else if res.Outcome == 0 {
+		if err = moderation.RefuseURL(ctx, w.o.Policy, inbox); errors.Is(err, moderation.ErrDomainBlocked) {
+			res.Outcome = fetch.OutcomePermanent
+		}
+	}
+	switch {
+	case err == nil && duplicate:
+		// Another delivery of the activity goes to that very inbox.
+		res.Outcome = fetch.OutcomeSuccess
+	case err == nil:
+		res, err = w.poster.PostSigned(ctx, inbox, c.body, signer)
+	case res.Outcome == 0:
 		res.Outcome = fetch.OutcomeTemporary
 	}
 	if ctx.Err() != nil {
@@ -472,9 +503,11 @@ func (w *Workers) attempt(ctx context.Context, c candidate) {
 		oc = fetch.ClassifyError(err)
 	}
 	now := w.o.Clock()
-	a := attempt{id: c.id, status: res.StatusCode, at: now, next: now, attempts: c.attempts + 1}
+	a := attempt{id: c.id, status: res.StatusCode, at: now, next: now, attempts: c.attempts + 1, resolved: resolved}
 	if err != nil {
 		a.err = truncate(err.Error(), 1000)
+	} else if duplicate {
+		a.err = "not sent: another delivery of the activity goes to " + inbox
 	}
 	var counted Outcome
 	switch oc {
@@ -610,6 +643,68 @@ func (w *Workers) updateHost(host string, oc fetch.Outcome, status int, errText 
 	}
 	cp := *h
 	return &cp
+}
+
+// signerFor returns the signer of the delivery's local actor; for a
+// Delete whose actor is deleted, its farewell signer.
+func (w *Workers) signerFor(ctx context.Context, c candidate) (httpsig.Signer, error) {
+	signer, err := w.signers.SignerFor(ctx, c.actorID)
+	if err != nil && c.activityType == "Delete" {
+		if fs, ok := w.signers.(FarewellSigners); ok {
+			if s, ferr := fs.FarewellSignerFor(ctx, c.actorID); ferr == nil {
+				return s, nil
+			}
+		}
+	}
+	if err != nil {
+		return signer, fmt.Errorf("sign as %s: %w", c.actorID, err)
+	}
+	return signer, nil
+}
+
+// ErrUnresolvable: a TargetActor delivery's actor has no usable inbox.
+var ErrUnresolvable = errors.New("delivery: the actor's inbox cannot be resolved")
+
+// resolveInbox resolves a remote actor to its shared inbox, else its
+// inbox. An actor that is gone, unknown, invalid or without an inbox is a
+// permanent failure; network trouble is temporary.
+func (w *Workers) resolveInbox(ctx context.Context, actorIRI string) (string, fetch.Outcome, error) {
+	if w.o.Actors == nil {
+		return "", fetch.OutcomeTemporary, fmt.Errorf("%w: no actor resolver is configured", ErrUnresolvable)
+	}
+	a, err := w.o.Actors.Actor(ctx, actorIRI)
+	if err != nil {
+		oc := fetch.ClassifyError(err)
+		for _, permanent := range []error{resolve.ErrGone, resolve.ErrNotFound, resolve.ErrInvalidDocument, resolve.ErrLocal,
+			moderation.ErrDomainBlocked} {
+			if errors.Is(err, permanent) {
+				oc = fetch.OutcomePermanent
+			}
+		}
+		return "", oc, fmt.Errorf("%w: %s: %w", ErrUnresolvable, actorIRI, err)
+	}
+	inbox := a.SharedInbox
+	if inbox == "" {
+		inbox = a.Inbox
+	}
+	if _, err := HostOf(inbox); err != nil {
+		return "", fetch.OutcomePermanent, fmt.Errorf("%w: %s has no usable inbox", ErrUnresolvable, actorIRI)
+	}
+	return inbox, 0, nil
+}
+
+// sentElsewhere reports whether another delivery of c's activity targets
+// inbox (a follower's shared inbox, or an actor resolved to it before), so
+// that the activity reaches each inbox once.
+func (w *Workers) sentElsewhere(ctx context.Context, c candidate, inbox string) (bool, error) {
+	var n int
+	err := w.db.Reader().QueryRowContext(ctx, `SELECT count(*) FROM federation_deliveries
+		WHERE activity_id = ? AND id <> ? AND state <> 'failed' AND (inbox = ? OR (resolved_inbox = ? AND id < ?))`,
+		c.activityID, c.id, inbox, inbox, c.id).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("read the activity's deliveries: %w", err)
+	}
+	return n > 0, nil
 }
 
 func truncate(s string, n int) string {

@@ -67,10 +67,11 @@ var t0 = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 // receiver is a loopback inbox that verifies signatures and answers with
 // the statuses of respond (by call number, 1-based).
 type receiver struct {
-	srv     *httptest.Server
-	calls   atomic.Int64
-	bad     atomic.Int64 // requests whose signature did not verify
-	respond func(n int64, w http.ResponseWriter)
+	srv      *httptest.Server
+	calls    atomic.Int64
+	bad      atomic.Int64 // requests whose signature did not verify
+	respond  func(n int64, w http.ResponseWriter)
+	lastPath atomic.Value // string: the path of the last verified request
 }
 
 func newReceiver(t *testing.T, k *rsa.PrivateKey, respond func(n int64, w http.ResponseWriter)) *receiver {
@@ -86,6 +87,7 @@ func newReceiver(t *testing.T, k *rsa.PrivateKey, respond func(n int64, w http.R
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
+		r.lastPath.Store(req.URL.Path)
 		r.respond(r.calls.Add(1), w)
 	}))
 	t.Cleanup(r.srv.Close)

@@ -12,16 +12,19 @@ import (
 	"github.com/hanse-network/hanse/federation/as2"
 	"github.com/hanse-network/hanse/federation/delivery"
 	"github.com/hanse-network/hanse/federation/urls"
+	"github.com/hanse-network/hanse/internal/domain/account"
 	"github.com/hanse-network/hanse/internal/domain/actor"
 	"github.com/hanse-network/hanse/internal/domain/follow"
 	"github.com/hanse-network/hanse/internal/domain/note"
+	"github.com/hanse-network/hanse/internal/domain/personal"
+	"github.com/hanse-network/hanse/internal/domain/post"
 	"github.com/hanse-network/hanse/projections"
 )
 
 // Name is the projector's name; Version the shape of its own tables.
 const (
 	Name    = "outbound"
-	Version = 1
+	Version = 2
 )
 
 // ErrNoDeliveryTable: Setup found no delivery tables; delivery.EnsureSchema
@@ -34,6 +37,12 @@ type Options struct {
 	// delivery.Workers.Notify), and once more 100 ms later since the batch
 	// commits only after Apply returns. It must not block.
 	Notify func()
+	// Opener opens the sealed text of posts (personal data). Without one
+	// no post is rendered: posts are still recorded, nothing is sent.
+	Opener personal.Opener
+	// Clock is the time at which the rules that apply to older event
+	// types are enabled (see delivery.EnableRule); default time.Now.
+	Clock func() time.Time
 }
 
 // Projector turns events into activities and delivery records.
@@ -41,6 +50,8 @@ type Projector struct {
 	scheme urls.Scheme
 	reg    *events.Registry
 	notify func()
+	opener personal.Opener
+	clock  func() time.Time
 }
 
 var _ projections.Projector = (*Projector)(nil)
@@ -51,7 +62,15 @@ func New(s urls.Scheme, o Options) *Projector {
 	actor.Register(reg)
 	follow.Register(reg)
 	note.Register(reg)
-	return &Projector{scheme: s, reg: reg, notify: o.Notify}
+	post.Register(reg)
+	account.Register(reg)
+	if o.Opener == nil {
+		o.Opener = noOpener{}
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	return &Projector{scheme: s, reg: reg, notify: o.Notify, opener: o.Opener, clock: o.Clock}
 }
 
 // Name implements projections.Projector.
@@ -63,20 +82,24 @@ func (*Projector) Version() int { return Version }
 // Handles implements projections.Projector.
 func (*Projector) Handles(t string) bool {
 	switch t {
-	case actor.TypeCreated,
+	case actor.TypeCreated, actor.TypeDeleted, account.TypeErased,
 		follow.TypeRequested, follow.TypeAccepted, follow.TypeRejected, follow.TypeUndone, follow.TypeRemoved,
-		note.TypePublished, note.TypeDeleted:
+		note.TypePublished, note.TypeDeleted,
+		post.TypePublished, post.TypeEdited, post.TypeDeleted, post.TypeRemoved, post.TypeAnnounced,
+		post.TypeLiked, post.TypeLikeUndone:
 		return true
 	}
 	return false
 }
 
 // Setup implements projections.Projector: the projector's own tables
-// (local actor IRIs, follow relationships, notes), versioned as usual. The
+// (local actor IRIs, follow relationships, notes, posts, likes), versioned
+// as usual; it also enables the rules that render older event types
+// (RuleActorDelete, RuleRemovedFollower) from now on. The
 // delivery tables are not created here but must exist (see
 // ErrNoDeliveryTable): the runner allows Setup to create only tables of its
 // namespace, and they must outlive every rebuild.
-func (*Projector) Setup(ctx context.Context, tx *sql.Tx, t projections.Tables) error {
+func (p *Projector) Setup(ctx context.Context, tx *sql.Tx, t projections.Tables) error {
 	ok, err := delivery.TablesExist(ctx, tx)
 	if err != nil {
 		return err
@@ -84,10 +107,17 @@ func (*Projector) Setup(ctx context.Context, tx *sql.Tx, t projections.Tables) e
 	if !ok {
 		return ErrNoDeliveryTable
 	}
+	for _, rule := range []string{RuleActorDelete, RuleRemovedFollower} {
+		if _, err := delivery.EnableRule(ctx, tx, rule, p.clock()); err != nil {
+			return err
+		}
+	}
 	_, err = tx.ExecContext(ctx, fmt.Sprintf(`
 		CREATE TABLE %[1]s (
-			id  TEXT NOT NULL PRIMARY KEY,
-			iri TEXT NOT NULL
+			id      TEXT NOT NULL PRIMARY KEY,
+			iri     TEXT NOT NULL,
+			deleted INTEGER NOT NULL DEFAULT 0,
+			erased  INTEGER NOT NULL DEFAULT 0
 		) WITHOUT ROWID;
 		CREATE TABLE %[2]s (
 			stream             TEXT NOT NULL PRIMARY KEY,
@@ -108,7 +138,10 @@ func (*Projector) Setup(ctx context.Context, tx *sql.Tx, t projections.Tables) e
 			deleted    INTEGER NOT NULL DEFAULT 0
 		) WITHOUT ROWID;`,
 		t.Name("actors"), t.Name("follows"), t.Name("follows_actor"), t.Name("notes")))
-	return err
+	if err != nil {
+		return err
+	}
+	return setupPosts(ctx, tx, t)
 }
 
 // relationship is a row of the follows table.
@@ -151,7 +184,8 @@ func (p *Projector) Apply(ctx context.Context, tx *sql.Tx, t projections.Tables,
 func (p *Projector) apply(ctx context.Context, tx *sql.Tx, t projections.Tables, e events.Envelope, payload any) (int, error) {
 	switch ev := payload.(type) {
 	case *actor.Created:
-		_, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT OR REPLACE INTO %s (id, iri) VALUES (?, ?)`, t.Name("actors")),
+		_, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s (id, iri) VALUES (?, ?)
+			ON CONFLICT (id) DO UPDATE SET iri = excluded.iri`, t.Name("actors")),
 			ev.ActorID, p.scheme.Actor(ev.Kind, ev.Username))
 		return 0, err
 	case *follow.Requested:
@@ -177,6 +211,12 @@ func (p *Projector) apply(ctx context.Context, tx *sql.Tx, t projections.Tables,
 		a := followObject(r.followActivityID, r.followerIRI, r.followeeIRI)
 		a.To = []string{r.followeeIRI}
 		return p.deliver(ctx, tx, e, r.localActorID, a, []string{remoteInbox(r)})
+	case *actor.Deleted:
+		return p.actorDeleted(ctx, tx, t, e)
+	case *account.Erased:
+		return p.accountErased(ctx, tx, t, e)
+	case *post.Published, *post.Edited, *post.Deleted, *post.Removed, *post.Announced, *post.Liked, *post.LikeUndone:
+		return p.applyPost(ctx, tx, t, e, payload)
 	case *follow.Accepted, *follow.Rejected, *follow.Undone, *follow.Removed:
 		r, ok, err := p.relationship(ctx, tx, t, e.StreamID)
 		if err != nil || !ok {
@@ -205,6 +245,18 @@ func (p *Projector) apply(ctx context.Context, tx *sql.Tx, t projections.Tables,
 			if r.direction == follow.Outbound {
 				a = as2.NewActivity(as2.TypeUndo, orDerived(ev.UndoActivityID, r.followActivityID+"/undo"),
 					r.followerIRI, as2.Embed(embedded))
+			}
+		case *follow.Removed:
+			// The local actor removed a follower (a community removed or
+			// banned a member): Reject{Follow}, as Mastodon's "remove
+			// follower". A deleted remote actor needs no word.
+			if r.direction == follow.Inbound && (r.state == "accepted" || r.state == "requested") && ev.Reason != RemovedBecauseDeleted {
+				fresh, err := p.ruleApplies(ctx, tx, RuleRemovedFollower, e)
+				if err != nil || !fresh {
+					return 0, err
+				}
+				a = as2.NewActivity(as2.TypeReject, r.followeeIRI+"#removals/"+hash16(r.followActivityID),
+					r.followeeIRI, as2.Embed(embedded))
 			}
 		}
 		if a == nil {
@@ -330,7 +382,32 @@ func (p *Projector) audience(ctx context.Context, tx *sql.Tx, t projections.Tabl
 // deliver renders a once and records one delivery per inbox; existing
 // (activity, inbox) rows are left alone, so replays send nothing twice.
 func (p *Projector) deliver(ctx context.Context, tx *sql.Tx, e events.Envelope, actorID string, a *as2.Object, inboxes []string) (int, error) {
-	if len(inboxes) == 0 {
+	return p.deliverTo(ctx, tx, e, actorID, a, inboxes, nil)
+}
+
+// deliverTo is deliver to inboxes and to remote actors whose inbox the
+// delivery workers resolve (delivery.TargetActor); local actors among
+// them are skipped (they read it here).
+func (p *Projector) deliverTo(ctx context.Context, tx *sql.Tx, e events.Envelope, actorID string, a *as2.Object,
+	inboxes, actorIRIs []string) (int, error) {
+	type target struct {
+		url  string
+		kind delivery.Target
+	}
+	var targets []target
+	for _, inbox := range inboxes {
+		if inbox != "" {
+			targets = append(targets, target{inbox, delivery.TargetInbox})
+		}
+	}
+	for _, iri := range actorIRIs {
+		if iri != "" && !isLocalActor(p.scheme, iri) {
+			if _, err := delivery.HostOf(iri); err == nil {
+				targets = append(targets, target{iri, delivery.TargetActor})
+			}
+		}
+	}
+	if len(targets) == 0 {
 		return 0, nil
 	}
 	body, err := as2.Encode(a)
@@ -338,12 +415,9 @@ func (p *Projector) deliver(ctx context.Context, tx *sql.Tx, e events.Envelope, 
 		return 0, err
 	}
 	n := 0
-	for _, inbox := range inboxes {
-		if inbox == "" {
-			continue
-		}
-		added, err := delivery.Insert(ctx, tx, delivery.Record{ActivityID: a.ID, ActivityType: a.Type, Inbox: inbox,
-			ActorID: actorID, Body: body, EventPosition: uint64(e.Position), CreatedAt: occurred(e)})
+	for _, tg := range targets {
+		added, err := delivery.Insert(ctx, tx, delivery.Record{ActivityID: a.ID, ActivityType: a.Type, Inbox: tg.url,
+			Target: tg.kind, ActorID: actorID, Body: body, EventPosition: uint64(e.Position), CreatedAt: occurred(e)})
 		if err != nil {
 			return 0, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/hanse-network/hanse/federation/httpsig"
 	"github.com/hanse-network/hanse/federation/urls"
@@ -44,6 +45,19 @@ func (k *Keys) SignerFor(ctx context.Context, actorID string) (httpsig.Signer, e
 	if err != nil {
 		return httpsig.Signer{}, fmt.Errorf("signing: actor %s: %w", actorID, err)
 	}
+	return k.signerOf(a)
+}
+
+// FarewellSignerFor returns the signer of a local actor's current key even
+// when the actor is deleted: its own Delete must still be signed with that
+// key (delivery.FarewellSigners). The delivery workers ask for it only for
+// Delete activities.
+func (k *Keys) FarewellSignerFor(ctx context.Context, actorID string) (httpsig.Signer, error) {
+	a, err := k.actors.ByID(ctx, actorID)
+	if err != nil {
+		return httpsig.Signer{}, fmt.Errorf("signing: actor %s: %w", actorID, err)
+	}
+	a.DeletedAt = time.Time{}
 	return k.signerOf(a)
 }
 

@@ -120,3 +120,22 @@ func TestSignerForFollowsTheCurrentKey(t *testing.T) {
 		t.Error("a key sealed for another actor was accepted")
 	}
 }
+
+func TestFarewellSignerSignsForDeletedActors(t *testing.T) {
+	scheme := urls.MustNew("https://hanse.example")
+	sealed, pub := sealedKey(t, "gone")
+	dir := directory{"gone": {ID: "gone", Kind: actor.KindPerson, Username: "old", SealedPrivateKey: sealed, KeyGeneration: 1,
+		DeletedAt: time.Now()}}
+	keys := signing.New(dir, &xorOpener{}, scheme)
+	ctx := context.Background()
+	if _, err := keys.SignerFor(ctx, "gone"); err == nil {
+		t.Fatal("a deleted actor got a signer")
+	}
+	s, err := keys.FarewellSignerFor(ctx, "gone")
+	if err != nil || s.KeyID != "https://hanse.example/users/old#main-key" || !s.Key.Public().(*rsa.PublicKey).Equal(pub) {
+		t.Fatalf("FarewellSignerFor: %+v, %v", s, err)
+	}
+	if _, err := keys.FarewellSignerFor(ctx, "nobody"); !errors.Is(err, actors.ErrNotFound) {
+		t.Fatalf("unknown actor: %v", err)
+	}
+}

@@ -13,4 +13,11 @@
 //	HTML profile  {base}/@{username}
 //	key id        {actor}#main-key (generation 1), {actor}#key-{n} (n > 1)
 //	handle        {username}@{host[:port]} (a non-default port is kept)
+//	post          {author actor IRI}/posts/{id}, its Create …/posts/{id}/activity
+//	featured      {group}/featured (the Group's pinned posts)
+//	Group's activities about a post (FEP-1b12)
+//	              {group}/announces/{post id}/{create|object|delete|removal|undo}
+//	              {group}/announces/{post id}/update/{tag}
+//	media         {base}/media/{id}
+//	hashtag page  {base}/tags/{tag}
 package urls

@@ -193,13 +193,7 @@ type Target struct {
 // designates its actor).
 func (s Scheme) Parse(raw string) (t Target, ok bool) {
 	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return Target{}, false
-	}
-	if r, err := webfinger.ParseResource(u.Scheme + "://" + u.Host + "/"); err != nil || r.Host != s.host {
-		return Target{}, false
-	}
-	if !strings.EqualFold(u.Scheme, s.base[:strings.IndexByte(s.base, ':')]) {
+	if err != nil || u.Scheme == "" || u.Host == "" || !s.sameOrigin(u) {
 		return Target{}, false
 	}
 	rest, found := strings.CutPrefix(u.Path, s.path)
@@ -207,6 +201,14 @@ func (s Scheme) Parse(raw string) (t Target, ok bool) {
 		return Target{}, false
 	}
 	return ParsePath(rest)
+}
+
+// sameOrigin reports whether u has this instance's scheme and host.
+func (s Scheme) sameOrigin(u *url.URL) bool {
+	if r, err := webfinger.ParseResource(u.Scheme + "://" + u.Host + "/"); err != nil || r.Host != s.host {
+		return false
+	}
+	return strings.EqualFold(u.Scheme, s.base[:strings.IndexByte(s.base, ':')])
 }
 
 // ParsePath resolves a server-relative, percent-decoded path (as in

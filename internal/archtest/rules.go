@@ -122,7 +122,8 @@ var Rules = []Rule{
 		Restrict:          true,
 		Allow: []string{"federation/...", "events", "internal/domain/...", "internal/app/...", "projections/...",
 			"github.com/go-fed/...", "github.com/go-ap/...", "github.com/yaronf/httpsign/...",
-			"github.com/dunglas/httpsfv/...", "golang.org/x/net/...", "golang.org/x/crypto/..."},
+			"github.com/dunglas/httpsfv/...", "golang.org/x/net/...", "golang.org/x/crypto/...",
+			"github.com/microcosm-cc/bluemonday/..."},
 	},
 	{
 		Name:     "internal/httpapi imports only app, projection queries, federation, events and its HTTP libraries",
