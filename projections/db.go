@@ -41,6 +41,9 @@ func OpenDB(ctx context.Context, path string) (*DB, error) {
 	base.Add("_pragma", "synchronous(NORMAL)")
 	// Statement journals and sorts in memory: the file is disposable anyway.
 	base.Add("_pragma", "temp_store(MEMORY)")
+	// Deleted rows are overwritten, not just unlinked: read models purge an
+	// erased person's data, and it must not linger in free pages.
+	base.Add("_pragma", "secure_delete(ON)")
 	wq := url.Values{}
 	for k, v := range base {
 		wq[k] = append([]string(nil), v...)
