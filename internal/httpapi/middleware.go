@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+
+	"github.com/go-chi/chi/v5"
 )
 
 // RequestIDHeader carries the request id in requests and responses.
@@ -151,12 +153,64 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
+// BodyLimit marks h as taking request bodies of up to max bytes instead
+// of the router's cap (Deps.MaxBodyBytes): NewRouter finds such handlers
+// among its routes (also behind r.With middleware) and leaves their
+// bodies to them, and h enforces max itself the same way the router does
+// (413 for a declared larger body, *http.MaxBytesError when reading past
+// it). Use it for the few routes that take large uploads; everything
+// else keeps the default cap.
+func BodyLimit(max int64, h http.Handler) http.Handler {
+	return &bodyLimited{max: max, next: bodyLimit(max, nil)(h)}
+}
+
+// bodyLimited is a handler with its own body cap.
+type bodyLimited struct {
+	max  int64
+	next http.Handler
+}
+
+func (b *bodyLimited) ServeHTTP(w http.ResponseWriter, r *http.Request) { b.next.ServeHTTP(w, r) }
+
+// routeBodyLimits lists the routes of mux whose handlers were wrapped in
+// BodyLimit, as "METHOD pattern".
+func routeBodyLimits(mux chi.Routes) map[string]int64 {
+	limits := map[string]int64{}
+	_ = chi.Walk(mux, func(method, route string, h http.Handler, _ ...func(http.Handler) http.Handler) error {
+		if b, ok := h.(*bodyLimited); ok {
+			limits[method+" "+route] = b.max
+		}
+		return nil
+	})
+	return limits
+}
+
+// ownBodyLimit reports whether the route that will serve r sets its own
+// body cap (BodyLimit).
+func ownBodyLimit(mux *chi.Mux, limits map[string]int64, r *http.Request) bool {
+	if len(limits) == 0 {
+		return false
+	}
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	pattern := mux.Find(chi.NewRouteContext(), r.Method, path)
+	_, ok := limits[r.Method+" "+pattern]
+	return ok
+}
+
 // bodyLimit refuses bodies declared larger than limit with 413 and caps the
 // rest with http.MaxBytesReader, so a handler reading too much gets an
-// *http.MaxBytesError (ReadJSON maps it to 413).
-func bodyLimit(limit int64) func(http.Handler) http.Handler {
+// *http.MaxBytesError (ReadJSON maps it to 413). Requests for which exempt
+// reports true pass untouched (their route caps its own body).
+func bodyLimit(limit int64, exempt func(*http.Request) bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if exempt != nil && exempt(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
 			if r.ContentLength > limit {
 				w.Header().Set("Connection", "close")
 				WriteError(w, r, http.StatusRequestEntityTooLarge, CodeBodyTooLarge,

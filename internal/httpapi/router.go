@@ -34,6 +34,7 @@ type Deps struct {
 	// built-in ones; they get all middleware.
 	Mount func(chi.Router)
 	// MaxBodyBytes caps request bodies; 0 means DefaultMaxBodyBytes.
+	// Routes whose handler is wrapped in BodyLimit set their own cap.
 	MaxBodyBytes int64
 	// Auth, when non-nil, authenticates every request before the routes
 	// (BearerAuth): /metrics, the admin routes and the mounted routes see
@@ -61,7 +62,11 @@ func NewRouter(deps Deps) http.Handler {
 	}
 
 	r := chi.NewRouter()
-	r.Use(requestIDMiddleware, accessLog(log), recoverer(log), bodyLimit(limit), middleware.GetHead)
+	// Routes wrapped in BodyLimit cap their own bodies; they are known
+	// once every route is mounted (below), before the first request.
+	var ownLimits map[string]int64
+	exempt := func(req *http.Request) bool { return ownBodyLimit(r, ownLimits, req) }
+	r.Use(requestIDMiddleware, accessLog(log), recoverer(log), bodyLimit(limit, exempt), middleware.GetHead)
 	if deps.Auth != nil {
 		r.Use(deps.Auth)
 	}
@@ -103,6 +108,7 @@ func NewRouter(deps Deps) http.Handler {
 	if deps.Mount != nil {
 		deps.Mount(r)
 	}
+	ownLimits = routeBodyLimits(r)
 	return r
 }
 
