@@ -50,6 +50,9 @@ func mountedOperations(t *testing.T) []httpapi.Operation {
 		if len(route) > 1 {
 			route = strings.TrimSuffix(route, "/")
 		}
+		if method == http.MethodOptions {
+			return nil // CORS preflight answers, described in the document's introduction
+		}
 		op := httpapi.Operation{Method: method, Path: route}
 		if httpapi.IsDocumentedPath(route) && !seen[op] {
 			seen[op] = true

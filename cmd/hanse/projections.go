@@ -19,16 +19,22 @@ import (
 
 	"github.com/hanse-network/hanse/events"
 	"github.com/hanse-network/hanse/internal/config"
+	"github.com/hanse-network/hanse/internal/datakeys"
+	"github.com/hanse-network/hanse/internal/domain/personal"
 	"github.com/hanse-network/hanse/internal/progress"
+	"github.com/hanse-network/hanse/internal/secrets"
 	"github.com/hanse-network/hanse/projections"
+	"github.com/hanse-network/hanse/projections/accounts"
 	"github.com/hanse-network/hanse/projections/activity"
 	"github.com/hanse-network/hanse/projections/actors"
+	"github.com/hanse-network/hanse/projections/communities"
 	"github.com/hanse-network/hanse/projections/follows"
 	pmoderation "github.com/hanse-network/hanse/projections/moderation"
 	"github.com/hanse-network/hanse/projections/notes"
 	"github.com/hanse-network/hanse/projections/remoteactors"
 	"github.com/hanse-network/hanse/projections/remoteobjects"
 	"github.com/hanse-network/hanse/projections/streams"
+	"github.com/hanse-network/hanse/projections/tokens"
 )
 
 // ReadModelFile is the read-model database inside the data directory. It
@@ -41,8 +47,31 @@ func readModelPath(cfg config.Store) string { return filepath.Join(cfg.DataDir, 
 
 // projectors are the read models every hanse process runs; serve and the
 // projections command must agree on them.
-func projectors() []projections.Projector {
-	return []projections.Projector{activity.New(), streams.New(), actors.New(), follows.New(), remoteactors.New(), remoteobjects.New(), notes.New(), pmoderation.New()}
+//
+// opener decrypts personal data (names, bios, posts) for the read models
+// that show it; once a person's data key is destroyed they show nothing of
+// the person, also after a rebuild.
+func projectors(opener personal.Opener) []projections.Projector {
+	return []projections.Projector{activity.New(), streams.New(), actors.NewWithOpener(opener), follows.New(),
+		remoteactors.New(), remoteobjects.New(), notes.New(), pmoderation.New(), accounts.New(opener), tokens.New(),
+		communities.New()}
+}
+
+// openPersonalData opens the master keyring and the per-person data keys
+// of the data directory (closed with the returned store).
+func openPersonalData(cfg config.Store, masterKey string) (*secrets.Keyring, *datakeys.Store, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, nil, fmt.Errorf("create data directory: %w", err)
+	}
+	keyring, err := secrets.OpenKeyring(cfg.DataDir, masterKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("master key: %w", err)
+	}
+	keys, err := datakeys.Open(filepath.Join(cfg.DataDir, datakeys.FileName), keyring)
+	if err != nil {
+		return nil, nil, fmt.Errorf("personal data keys: %w", err)
+	}
+	return keyring, keys, nil
 }
 
 // newProjectionRunner builds the projection runner of "hanse serve": the
@@ -51,11 +80,11 @@ func projectors() []projections.Projector {
 //
 // extra are projectors that only serve runs (reactors whose dependencies
 // exist only there).
-func newProjectionRunner(store events.Store, cfg config.Store, log *slog.Logger, reg prometheus.Registerer, extra ...projections.Projector) (*projections.Runner, error) {
+func newProjectionRunner(store events.Store, cfg config.Store, log *slog.Logger, reg prometheus.Registerer, opener personal.Opener, extra ...projections.Projector) (*projections.Runner, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	r, err := projections.New(store, readModelPath(cfg), log, reg, projections.Options{}, append(projectors(), extra...)...)
+	r, err := projections.New(store, readModelPath(cfg), log, reg, projections.Options{}, append(projectors(opener), extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("projections: %w", err)
 	}
@@ -144,7 +173,7 @@ func runProjections(ctx context.Context, env *cliEnv, args []string) error {
 
 func registeredNames() []string {
 	var names []string
-	for _, p := range projectors() {
+	for _, p := range projectors(personal.Plain{}) { // names only
 		if !slices.Contains(names, p.Name()) {
 			names = append(names, p.Name())
 		}
@@ -367,12 +396,17 @@ func withProjections(ctx context.Context, env *cliEnv, cfg config.Store, log *sl
 	if err != nil {
 		return err
 	}
+	_, keys, err := openPersonalData(cfg, env.getenv(secrets.EnvMasterKey))
+	if err != nil {
+		return err
+	}
+	defer keys.Close()
 	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	r, err := newProjectionRunner(store, cfg, log, nil)
+	r, err := newProjectionRunner(store, cfg, log, nil, keys)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/hanse-network/hanse/events"
 	"github.com/hanse-network/hanse/events/sqlite"
 	"github.com/hanse-network/hanse/internal/config"
+	"github.com/hanse-network/hanse/internal/domain/personal"
 	"github.com/hanse-network/hanse/projections"
 	"github.com/hanse-network/hanse/projections/activity"
 	"github.com/hanse-network/hanse/projections/streams"
@@ -134,7 +135,7 @@ func TestProjectionsCommandWithoutServer(t *testing.T) {
 	}
 
 	rep := statusJSON(t, dataDir)
-	if rep.Runner != nil || len(rep.Projections) != len(projectors()) || len(rep.NotBuilt) != 0 {
+	if rep.Runner != nil || len(rep.Projections) != len(projectors(personal.Plain{})) || len(rep.NotBuilt) != 0 {
 		t.Fatalf("status after rebuild: %+v", rep)
 	}
 	for _, s := range rep.Projections {
@@ -174,7 +175,7 @@ func TestProjectionsCommandWithServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	r, err := newProjectionRunner(store, config.Store{DataDir: dataDir, Kind: config.StoreSQLite}, quiet, nil)
+	r, err := newProjectionRunner(store, config.Store{DataDir: dataDir, Kind: config.StoreSQLite}, quiet, nil, personal.Plain{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/hanse-network/hanse/events/esdb"
 	"github.com/hanse-network/hanse/events/sqlite"
 	"github.com/hanse-network/hanse/federation/actorpub"
+	fedcommunities "github.com/hanse-network/hanse/federation/communities"
 	"github.com/hanse-network/hanse/federation/delivery"
 	"github.com/hanse-network/hanse/federation/discovery"
 	"github.com/hanse-network/hanse/federation/fetch"
@@ -34,12 +35,17 @@ import (
 	"github.com/hanse-network/hanse/internal/config"
 	"github.com/hanse-network/hanse/internal/domain/actor"
 	"github.com/hanse-network/hanse/internal/httpapi"
-	"github.com/hanse-network/hanse/internal/secrets"
+	mediastore "github.com/hanse-network/hanse/internal/media"
+	"github.com/hanse-network/hanse/projections"
+	"github.com/hanse-network/hanse/projections/accounts"
 	"github.com/hanse-network/hanse/projections/activity"
 	"github.com/hanse-network/hanse/projections/actors"
+	"github.com/hanse-network/hanse/projections/communities"
 	pmoderation "github.com/hanse-network/hanse/projections/moderation"
 	"github.com/hanse-network/hanse/projections/notes"
+	"github.com/hanse-network/hanse/projections/posts"
 	"github.com/hanse-network/hanse/projections/remoteactors"
+	"github.com/hanse-network/hanse/projections/tokens"
 )
 
 // services is everything "hanse serve" runs, built from configuration by
@@ -131,6 +137,14 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 	if err != nil {
 		return nil, fmt.Errorf("public URL: %w", err)
 	}
+	// Personal data (names, e-mail, posts) is sealed with per-person data
+	// keys under the master key; read models decrypt it with them.
+	keyring, personalData, err := openPersonalData(cfg.Store, cfg.MasterKey)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("master key loaded", "source", keyring.Source())
+	svc.onClose("personal data keys", personalData.Close)
 	// The inbox processor is a reactor (received activities → follow
 	// commands): it runs only in serve, where its dependencies exist.
 	inboxProcessor := process.New(scheme, log)
@@ -138,12 +152,17 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 	// The outbound projector turns events into activities and durable
 	// delivery records; it wakes the delivery workers (built below).
 	var deliveries *delivery.Workers
-	outboundProjector := outbound.New(scheme, outbound.Options{Notify: func() {
+	outboundProjector := outbound.New(scheme, outbound.Options{Opener: personalData, Notify: func() {
 		if deliveries != nil {
 			deliveries.Notify()
 		}
 	}})
-	runner, err := newProjectionRunner(store, cfg.Store, log, svc.metrics, inboxProcessor, outboundProjector, moderationProcessor)
+	// Communities' reactors (FEP-1b12): received posts into Groups,
+	// remote follows ↔ memberships, the Group announcing its posts.
+	communityReactors := fedcommunities.New(scheme, log)
+	runner, err := newProjectionRunner(store, cfg.Store, log, svc.metrics, personalData,
+		append([]projections.Projector{inboxProcessor, outboundProjector, moderationProcessor,
+			posts.New(personalData, posts.ActorIRIs(scheme.Actor))}, communityReactors.Projectors()...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -166,11 +185,6 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 
 	registry := events.NewRegistry()
 	actor.Register(registry)
-	keyring, err := secrets.OpenKeyring(cfg.Store.DataDir, cfg.MasterKey)
-	if err != nil {
-		return nil, fmt.Errorf("master key: %w", err)
-	}
-	log.Info("master key loaded", "source", keyring.Source())
 	public, err := url.Parse(cfg.PublicURL)
 	if err != nil {
 		return nil, fmt.Errorf("public URL: %w", err)
@@ -208,7 +222,7 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 		return nil, fmt.Errorf("moderation processor: %w", err)
 	}
 	deliveries = delivery.New(runner.DB(), keys, fedClient, delivery.Options{Logger: log,
-		Global: cfg.DeliveryConcurrency, PerHost: cfg.DeliveryPerHost, Policy: modPolicy})
+		Global: cfg.DeliveryConcurrency, PerHost: cfg.DeliveryPerHost, Policy: modPolicy, Actors: resolver})
 	if err := registerDeliveryMetrics(svc.metrics, deliveries); err != nil {
 		return nil, err
 	}
@@ -224,6 +238,52 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 		urls.Followers: followWiring.Followers, urls.Following: followWiring.Following, urls.Outbox: noteDocs.Outbox,
 	}})
 
+	// People and learning communities: accounts, sign-in, communities.
+	accountCommands := app.NewAccounts(store, registry, actorCommands, personalData, personalData,
+		keyring.DeriveKey(app.EmailDigestPurpose), public.Host)
+	oauthCommands := app.NewOAuth(store, registry, accountCommands, public.Host)
+	communityCommands := app.NewCommunities(store, registry, actorCommands, public.Host)
+	accountReader := accounts.NewReader(runner.DB())
+	accountRoutes := httpapi.AccountRoutes(httpapi.AccountRoutesOptions{
+		Accounts: accountCommands, Tokens: oauthCommands, Registrations: cfg.Registrations == config.RegistrationsOpen,
+		PublicURL: cfg.PublicURL, ActorURL: func(username string) string { return scheme.Actor(actor.KindPerson, username) },
+	})
+	oauthRoutes := httpapi.OAuthRoutes(httpapi.OAuthDeps{OAuth: oauthCommands, Accounts: accountCommands,
+		PublicURL: cfg.PublicURL, Tokens: tokens.NewReader(runner.DB()), Waiter: runner,
+		FormKey: keyring.DeriveKey("hanse oauth form v1"), SignIn: httpapi.PerMinute(cfg.SignInRate)})
+	communityRoutes := httpapi.CommunityRoutes(communityCommands, communities.NewReader(runner.DB()),
+		httpapi.AwaitPosition(runner, communities.Name, 0))
+	mediaFiles, err := mediastore.New(cfg.Store.DataDir, mediastore.Options{MaxBytes: int64(cfg.MediaMaxMB) << 20})
+	if err != nil {
+		return nil, fmt.Errorf("media store: %w", err)
+	}
+	mediaCommands := app.NewMedia(store, registry, mediaFiles, personalData, public.Host)
+	accountCommands.Purgers = append(accountCommands.Purgers, mediaCommands, forgetTokens{oauthCommands})
+	postCommands := app.NewPosts(store, registry, personalData, communityCommands, public.Host)
+	postCommands.LocalPostID = scheme.PostID
+	if err := fedcommunities.Wire(communityReactors, fedcommunities.WireDeps{
+		Posts: postCommands, Communities: communityCommands, Follows: followWiring.Commands,
+		Local: followWiring.Directory, Following: followWiring.Follows,
+		Fetch: fedcommunities.Fetcher{Client: fedClient, Signer: keys.InstanceSigner, Policy: modPolicy},
+	}); err != nil {
+		return nil, fmt.Errorf("community reactors: %w", err)
+	}
+	postReader := posts.NewReader(runner.DB())
+	postRoutes := httpapi.PostRoutes(httpapi.PostRoutesOptions{Commands: postCommands, Reader: postReader,
+		Mentions: mentionResolver{resolver: resolver, host: scheme.Host()},
+		Reads:    httpapi.AwaitPosition(runner, posts.Name, 0), MediaURL: scheme.Media,
+		Links: func(p posts.Post) (string, string) {
+			if p.ObjectIRI != "" {
+				return p.ObjectIRI, p.URL
+			}
+			iri := urls.PostIRI(p.AuthorIRI, p.ID)
+			return iri, iri
+		},
+		PostRateLimit: httpapi.RateLimit(httpapi.AccountKey, float64(cfg.PostRate)/60, cfg.PostRate),
+	})
+	mediaRoutes := httpapi.MediaRoutes(httpapi.MediaRoutesOptions{Commands: mediaCommands,
+		MaxUploadBytes: mediaFiles.MaxBytes(), MediaURL: scheme.Media})
+
 	svc.handler = httpapi.NewRouter(httpapi.Deps{
 		Logger:     log,
 		AdminToken: cfg.AdminToken,
@@ -233,6 +293,7 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 			httpapi.AdminActorRoutes(actorCommands, scheme)(r)
 			httpapi.AdminFollowRoutes(followWiring.Commands, followWiring.Follows, resolver)(r)
 			httpapi.AdminNoteRoutes(noteCommands)(r)
+			httpapi.AdminAccountRoutes(accountCommands, accountReader, httpapi.AwaitPosition(runner, accounts.Name, 0))(r)
 			httpapi.AdminModerationRoutes(modWiring.Commands, modWiring.Reader, httpapi.AwaitPosition(runner, pmoderation.Name, 0))(r)
 			r.Method(http.MethodGet, strings.TrimPrefix(httpapi.AdminDeliveriesPath, httpapi.AdminPrefix),
 				httpapi.AdminDeliveriesHandler(runner.DB().Reader()))
@@ -242,7 +303,13 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 			pub.Register(r.With(awaitActors))
 			noteDocs.Register(r.With(httpapi.AwaitPosition(runner, notes.Name, 0)))
 			inboxHandler.Register(r)
+			accountRoutes(r)
+			oauthRoutes(r)
+			communityRoutes(r)
+			postRoutes(r)
+			mediaRoutes(r)
 		},
+		Auth: httpapi.BearerAuth(oauthCommands),
 		Ready: func(ctx context.Context) error {
 			if _, err := store.Head(ctx); err != nil {
 				return fmt.Errorf("event store: %w", err)
@@ -280,4 +347,31 @@ func openStore(ctx context.Context, cfg config.Store, log *slog.Logger) (events.
 		return store, nil
 	}
 	return nil, fmt.Errorf("unknown event store %q", cfg.Kind)
+}
+
+// mentionResolver resolves the "@user" and "@user@host" handles of new
+// posts to actor IRIs: a bare name is a local user, others go through
+// WebFinger (local handles are answered from the actors read model).
+type mentionResolver struct {
+	resolver *resolve.Resolver
+	host     string
+}
+
+// Resolve implements app.MentionResolver.
+func (m mentionResolver) Resolve(ctx context.Context, handle string) (string, error) {
+	h := strings.TrimPrefix(handle, "@")
+	if !strings.Contains(h, "@") {
+		h += "@" + m.host
+	}
+	return m.resolver.ResolveHandle(ctx, h)
+}
+
+// forgetTokens drops an erased account's tokens from the token cache at
+// once (they are refused anyway once the cache entry expires).
+type forgetTokens struct{ oauth *app.OAuth }
+
+// PurgeAccount implements app.AccountPurger.
+func (f forgetTokens) PurgeAccount(_ context.Context, accountID string) error {
+	f.oauth.ForgetAccount(accountID)
+	return nil
 }
