@@ -27,6 +27,7 @@ import (
 	fedmoderation "github.com/hanse-network/hanse/federation/moderation"
 	"github.com/hanse-network/hanse/federation/notedocs"
 	"github.com/hanse-network/hanse/federation/outbound"
+	"github.com/hanse-network/hanse/federation/postdocs"
 	"github.com/hanse-network/hanse/federation/process"
 	"github.com/hanse-network/hanse/federation/resolve"
 	"github.com/hanse-network/hanse/federation/signing"
@@ -162,7 +163,7 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 	communityReactors := fedcommunities.New(scheme, log)
 	runner, err := newProjectionRunner(store, cfg.Store, log, svc.metrics, personalData,
 		append([]projections.Projector{inboxProcessor, outboundProjector, moderationProcessor,
-			posts.New(personalData, posts.ActorIRIs(scheme.Actor))}, communityReactors.Projectors()...)...)
+			posts.New(personalData, posts.ActorIRIs(scheme.Actor), posts.PostIRIs(urls.PostIRI))}, communityReactors.Projectors()...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -234,8 +235,11 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 	noteReader := notes.NewReader(runner.DB())
 	disc := discovery.New(scheme, actorDirectory, releaseVersion(), discovery.Options{Logger: log, LocalPosts: noteReader.Count})
 	noteDocs := notedocs.New(scheme, actorDirectory, noteReader, notedocs.Options{Logger: log})
+	postDocs := postdocs.New(scheme, actorDirectory, postdocs.NewPostsReader(posts.NewReader(runner.DB())),
+		postdocs.Options{Logger: log})
 	pub := actorpub.New(scheme, actorDirectory, actorpub.Options{Logger: log, Collections: map[urls.Collection]actorpub.Page{
-		urls.Followers: followWiring.Followers, urls.Following: followWiring.Following, urls.Outbox: noteDocs.Outbox,
+		urls.Followers: followWiring.Followers, urls.Following: followWiring.Following,
+		urls.Outbox: postDocs.Outbox(noteDocs.Outbox), urls.Featured: postDocs.Featured(),
 	}})
 
 	// People and learning communities: accounts, sign-in, communities.
@@ -302,6 +306,7 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 			disc.Register(r.With(awaitActors))
 			pub.Register(r.With(awaitActors))
 			noteDocs.Register(r.With(httpapi.AwaitPosition(runner, notes.Name, 0)))
+			postDocs.Register(r.With(httpapi.AwaitPosition(runner, posts.Name, 0)))
 			inboxHandler.Register(r)
 			accountRoutes(r)
 			oauthRoutes(r)

@@ -253,34 +253,32 @@ func (h *Handler) announce(ctx context.Context, groupIRI string, p Post) (as2.Re
 // Cursors are "p:…" within the posts and "n:…" within the notes.
 func (h *Handler) Outbox(notes actorpub.Page) actorpub.Page {
 	return func(ctx context.Context, owner actors.Actor, cursor string, limit int) (actorpub.PageResult, error) {
-		if owner.Kind == actor.KindGroup {
-			return h.groupOutbox(ctx, owner, cursor, limit)
-		}
-		return h.personOutbox(ctx, owner, notes, cursor, limit)
+		return h.mergedOutbox(ctx, owner, notes, cursor, limit)
 	}
 }
 
-func (h *Handler) groupOutbox(ctx context.Context, owner actors.Actor, cursor string, limit int) (actorpub.PageResult, error) {
-	pg, err := h.posts.Announced(ctx, owner.ID, Shown, cursor, limit)
-	if errors.Is(err, ErrBadCursor) {
-		return actorpub.PageResult{}, actorpub.ErrBadCursor
-	}
-	if err != nil {
-		return actorpub.PageResult{}, err
-	}
-	res := actorpub.PageResult{Total: pg.Total, Next: pg.Next}
+// listing is the posts part of an outbox: a Group's announces, anyone
+// else's own posts, each rendered as the activity that shared it.
+func (h *Handler) listing(ctx context.Context, owner actors.Actor, cursor string, limit int) (Page, func(Post) (as2.Ref, error), error) {
 	iri := h.urls.Actor(owner.Kind, owner.Username)
-	for _, p := range pg.Items {
-		ref, err := h.announce(ctx, iri, p)
-		if err != nil {
-			return actorpub.PageResult{}, err
-		}
-		res.Items = append(res.Items, ref)
+	if owner.Kind == actor.KindGroup {
+		pg, err := h.posts.Announced(ctx, owner.ID, Shown, cursor, limit)
+		return pg, func(p Post) (as2.Ref, error) { return h.announce(ctx, iri, p) }, err
 	}
-	return res, nil
+	pg, err := h.posts.ByAuthor(ctx, owner.ID, Shown, cursor, limit)
+	return pg, func(p Post) (as2.Ref, error) {
+		d, err := h.data(ctx, p, iri)
+		if err != nil {
+			return as2.Ref{}, err
+		}
+		return as2.Embed(outbound.CreatePost(h.urls, d)), nil
+	}, err
 }
 
-func (h *Handler) personOutbox(ctx context.Context, owner actors.Actor, notes actorpub.Page, cursor string,
+// mergedOutbox pages through the owner's posts part (see listing), then
+// the notes the owner published through the admin API. Cursors are
+// "p:<posts cursor>" and "n:<notes cursor>".
+func (h *Handler) mergedOutbox(ctx context.Context, owner actors.Actor, notes actorpub.Page, cursor string,
 	limit int) (actorpub.PageResult, error) {
 	if notes == nil {
 		notes = actorpub.Empty
@@ -300,7 +298,7 @@ func (h *Handler) personOutbox(ctx context.Context, owner actors.Actor, notes ac
 	if phase == "p" {
 		postCursor = inner
 	}
-	pg, err := h.posts.ByAuthor(ctx, owner.ID, Shown, postCursor, limit)
+	pg, render, err := h.listing(ctx, owner, postCursor, limit)
 	if errors.Is(err, ErrBadCursor) {
 		return actorpub.PageResult{}, actorpub.ErrBadCursor
 	}
@@ -313,13 +311,12 @@ func (h *Handler) personOutbox(ctx context.Context, owner actors.Actor, notes ac
 	}
 	noteCursor := inner
 	if phase == "p" {
-		iri := h.urls.Actor(owner.Kind, owner.Username)
 		for _, p := range pg.Items {
-			d, err := h.data(ctx, p, iri)
+			ref, err := render(p)
 			if err != nil {
 				return actorpub.PageResult{}, err
 			}
-			res.Items = append(res.Items, as2.Embed(outbound.CreatePost(h.urls, d)))
+			res.Items = append(res.Items, ref)
 		}
 		if pg.Next != "" {
 			res.Next = "p:" + pg.Next

@@ -9,6 +9,14 @@
 // (from actor.created), so that local posts carry their author's IRI and
 // direct posts reach the local people they mention.
 //
+// For documents that apply their own visibility rule (ActivityPub objects,
+// Tombstones, outbox and featured collections) it also keeps a received
+// post's Create as received, when a post went (deleted, removed, or its
+// author erased), the IRI of the post answered (with PostIRIs), when the
+// community shared a post (post.announced) and the pinning order; Lookup,
+// ByAuthor, Announced and Pinned serve them (federation/postdocs reads
+// them through postdocs.NewPostsReader).
+//
 // Timelines of several sources (home) are read as a UNION ALL of one
 // index-ordered, limited query per source, merged newest first; see
 // BenchmarkHomeTimeline (100,000 posts, 10,000 members).
@@ -22,6 +30,7 @@
 //
 // Text is personal data: the projector opens it with a personal.Opener,
 // stores "" for an erased subject, and on account.erased purges the
-// person's posts (text, tags, attachments, timeline rows), likes and
-// subscriptions, so that a rebuild shows nothing of them either.
+// person's posts (text, received activity, tags, attachments, timeline
+// rows), likes and subscriptions, so that a rebuild shows nothing of them
+// either.
 package posts

@@ -23,7 +23,7 @@ import (
 // Name is the projection's name; Version the shape of its tables.
 const (
 	Name    = "posts"
-	Version = 1
+	Version = 2
 )
 
 // Timeline source prefixes.
@@ -38,6 +38,7 @@ type Option func(*options)
 
 type options struct {
 	actorIRI func(kind actor.Kind, username string) string
+	postIRI  func(authorIRI, postID string) string
 }
 
 // ActorIRIs gives the IRI of a local actor (federation/urls.Scheme.Actor).
@@ -49,6 +50,15 @@ type options struct {
 // must be deterministic.
 func ActorIRIs(f func(kind actor.Kind, username string) string) Option {
 	return func(o *options) { o.actorIRI = f }
+}
+
+// PostIRIs gives the IRI of a local post from its author's actor IRI and
+// its id (federation/urls.PostIRI). With it and ActorIRIs, a reply to a
+// local post records the IRI of the post it answers (Post.InReplyToIRI);
+// replies to IRIs and to received posts record it without. It must be
+// deterministic.
+func PostIRIs(f func(authorIRI, postID string) string) Option {
+	return func(o *options) { o.postIRI = f }
 }
 
 func makeOptions(opts []Option) options {
@@ -85,7 +95,7 @@ var handled = map[string]bool{}
 func init() {
 	for _, t := range []string{
 		actor.TypeCreated,
-		post.TypePublished, post.TypeEdited, post.TypeDeleted, post.TypeRemoved,
+		post.TypePublished, post.TypeEdited, post.TypeDeleted, post.TypeRemoved, post.TypeAnnounced,
 		post.TypeThreadLocked, post.TypeThreadUnlocked, post.TypePinned, post.TypeUnpinned,
 		post.TypeBoosted, post.TypeLiked, post.TypeLikeUndone,
 		media.TypeUploaded, media.TypeDeleted,
@@ -109,10 +119,13 @@ func (*Projector) Handles(t string) bool { return handled[t] }
 // tables names the build's tables.
 type tables struct {
 	posts, likes, tags, attachments, timeline, subs, follows, mentions, media, actors string
+	// version is the build's version: queries of this binary may meet a
+	// live build of an earlier version while a new one builds.
+	version int
 }
 
 func tablesOf(t projections.Tables) tables {
-	return tables{posts: t.Name("posts"), likes: t.Name("likes"), tags: t.Name("tags"), attachments: t.Name("attachments"),
+	return tables{version: t.Version(), posts: t.Name("posts"), likes: t.Name("likes"), tags: t.Name("tags"), attachments: t.Name("attachments"),
 		timeline: t.Name("timeline"), subs: t.Name("subscriptions"), follows: t.Name("follows"),
 		mentions: t.Name("mentions"), media: t.Name("media"), actors: t.Name("actors")}
 }
@@ -134,21 +147,32 @@ func (*Projector) Setup(ctx context.Context, tx *sql.Tx, t projections.Tables) e
 			url          TEXT    NOT NULL,
 			community_id TEXT    NOT NULL,
 			in_reply_to  TEXT    NOT NULL,
+			-- the IRI of the post answered ('' when not known)
+			in_reply_to_iri TEXT NOT NULL,
 			root_id      TEXT    NOT NULL,
 			visibility   TEXT    NOT NULL,
 			languages    TEXT    NOT NULL,
 			hashtags     TEXT    NOT NULL,
 			mentions     TEXT    NOT NULL,
 			content_json TEXT    NOT NULL,
+			-- a received post's Create as received ('' once deleted or erased)
+			activity     TEXT    NOT NULL,
 			sensitive    INTEGER NOT NULL,
 			created_at   TEXT    NOT NULL,
 			edited_at    TEXT,
 			deleted      INTEGER NOT NULL DEFAULT 0,
 			removed      INTEGER NOT NULL DEFAULT 0,
+			-- when the post was first deleted, removed or erased
+			gone_at      TEXT,
+			-- the position and time of post.announced (0 and NULL: not shared)
+			announced_seq INTEGER NOT NULL DEFAULT 0,
+			announced_at TEXT,
 			like_count   INTEGER NOT NULL DEFAULT 0,
 			reply_count  INTEGER NOT NULL DEFAULT 0,
 			boost_count  INTEGER NOT NULL DEFAULT 0,
 			pinned       INTEGER NOT NULL DEFAULT 0,
+			-- the position of post.pinned while pinned (0 otherwise)
+			pinned_seq   INTEGER NOT NULL DEFAULT 0,
 			locked       INTEGER NOT NULL DEFAULT 0
 		);
 		-- No partial indexes: with them, SQLite (built with STAT4)
@@ -156,7 +180,8 @@ func (*Projector) Setup(ctx context.Context, tx *sql.Tx, t projections.Tables) e
 		-- with the indexes' conditions, on every new binding.
 		CREATE UNIQUE INDEX {p}posts_id ON {posts} (id);
 		CREATE INDEX {p}posts_visibility ON {posts} (visibility, seq);
-		CREATE INDEX {p}posts_author ON {posts} (author_id);
+		CREATE INDEX {p}posts_author ON {posts} (author_id, seq);
+		CREATE INDEX {p}posts_announced ON {posts} (community_id, announced_seq);
 		CREATE INDEX {p}posts_reply ON {posts} (in_reply_to, seq);
 		CREATE INDEX {p}posts_root ON {posts} (root_id, seq);
 		CREATE INDEX {p}posts_pinned ON {posts} (community_id, pinned, seq);
@@ -312,10 +337,16 @@ func (a *applier) apply(payload any) error {
 		return a.flag(a.streamID("post-"), "locked", 1)
 	case *post.ThreadUnlocked:
 		return a.flag(a.streamID("post-"), "locked", 0)
+	case *post.Announced:
+		_, err := a.exec(`UPDATE {posts} SET announced_seq = ?, announced_at = ? WHERE id = ? AND announced_seq = 0`,
+			int64(a.e.Position), projections.FormatTime(projections.OccurredAt(a.e)), a.streamID("post-"))
+		return err
 	case *post.Pinned:
-		return a.flag(a.streamID("post-"), "pinned", 1)
+		_, err := a.exec(`UPDATE {posts} SET pinned = 1, pinned_seq = ? WHERE id = ?`, int64(a.e.Position), a.streamID("post-"))
+		return err
 	case *post.Unpinned:
-		return a.flag(a.streamID("post-"), "pinned", 0)
+		_, err := a.exec(`UPDATE {posts} SET pinned = 0, pinned_seq = 0 WHERE id = ?`, a.streamID("post-"))
+		return err
 	case *post.Boosted:
 		return a.boosted(a.streamID("post-"), ev)
 	case *post.Liked:
@@ -430,13 +461,18 @@ func (a *applier) published(ev *post.Published) error {
 			created = t
 		}
 	}
+	replyIRI, err := a.parentIRI(ev.InReplyTo)
+	if err != nil {
+		return err
+	}
 	seq := int64(a.e.Position)
 	if _, err := a.exec(`INSERT INTO {posts} (seq, id, kind, author_id, author_iri, object_iri, url, community_id,
-			in_reply_to, root_id, visibility, languages, hashtags, mentions, content_json, sensitive, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			in_reply_to, in_reply_to_iri, root_id, visibility, languages, hashtags, mentions, content_json, activity,
+			sensitive, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		seq, ev.PostID, string(ev.Kind), ev.AuthorID, authorIRI, ev.ObjectIRI, ev.URL, ev.CommunityID, ev.InReplyTo,
-		ev.RootID, string(ev.Visibility), strings.Join(ev.Languages, ","), jsonList(ev.Hashtags), jsonList(ev.Mentions),
-		content, boolInt(ev.Sensitive), projections.FormatTime(created)); err != nil {
+		replyIRI, ev.RootID, string(ev.Visibility), strings.Join(ev.Languages, ","), jsonList(ev.Hashtags),
+		jsonList(ev.Mentions), content, c.Activity, boolInt(ev.Sensitive), projections.FormatTime(created)); err != nil {
 		return err
 	}
 	if err := a.indexTexts(ev.PostID, seq, ev.Hashtags, ev.Mentions); err != nil {
@@ -474,6 +510,29 @@ func (a *applier) published(ev *post.Published) error {
 		}
 	}
 	return nil
+}
+
+// parentIRI is the IRI of the post inReplyTo names: an IRI itself, a
+// received post's object IRI, or (with PostIRIs) a local post's IRI; ""
+// when unknown.
+func (a *applier) parentIRI(inReplyTo string) (string, error) {
+	if inReplyTo == "" || strings.Contains(inReplyTo, "://") {
+		return inReplyTo, nil
+	}
+	var authorID, authorIRI, objectIRI string
+	err := a.queryRow(`SELECT author_id, author_iri, object_iri FROM {posts} WHERE id = ?`, inReplyTo).
+		Scan(&authorID, &authorIRI, &objectIRI)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", nil
+	case err != nil:
+		return "", err
+	case objectIRI != "":
+		return objectIRI, nil
+	case authorID != "" && authorIRI != "" && a.p.opts.postIRI != nil:
+		return a.p.opts.postIRI(authorIRI, inReplyTo), nil
+	}
+	return "", nil
 }
 
 // actorIRI is the recorded IRI of local actor id ("" if unknown).
@@ -546,8 +605,9 @@ func (a *applier) edited(id string, ev *post.Edited) error {
 	return nil
 }
 
-// gone marks a post deleted (its text purged) or removed, and takes it
-// out of timelines, tags and its parent's reply count.
+// gone marks a post deleted (its text and received activity purged) or
+// removed, records when it went first, and takes it out of timelines, tags
+// and its parent's reply count.
 func (a *applier) gone(id, column string) error {
 	_, ok, err := a.live(id)
 	if err != nil {
@@ -564,17 +624,19 @@ func (a *applier) gone(id, column string) error {
 			return err
 		}
 	}
+	at := projections.FormatTime(projections.OccurredAt(a.e))
 	if column == "removed" {
-		_, err = a.exec(`UPDATE {posts} SET removed = 1 WHERE id = ?`, id)
+		_, err = a.exec(`UPDATE {posts} SET removed = 1, gone_at = coalesce(gone_at, ?) WHERE id = ?`, at, id)
 		return err
 	}
-	for _, q := range []string{`DELETE FROM {mentions} WHERE post_id = ?`, `DELETE FROM {attachments} WHERE post_id = ?`,
-		`UPDATE {posts} SET deleted = 1, content_json = '', hashtags = '[]', mentions = '[]' WHERE id = ?`} {
+	for _, q := range []string{`DELETE FROM {mentions} WHERE post_id = ?`, `DELETE FROM {attachments} WHERE post_id = ?`} {
 		if _, err := a.exec(q, id); err != nil {
 			return err
 		}
 	}
-	return nil
+	_, err = a.exec(`UPDATE {posts} SET deleted = 1, content_json = '', activity = '', hashtags = '[]', mentions = '[]',
+		gone_at = coalesce(gone_at, ?) WHERE id = ?`, at, id)
+	return err
 }
 
 func (a *applier) flag(id, column string, v int) error {
@@ -618,7 +680,7 @@ func (a *applier) unliked(postID, liker string) error {
 	return err
 }
 
-// erased purges everything of account id: its posts' text, tags,
+// erased purges everything of account id: its posts' text, activity, tags,
 // mentions, attachments, likes and timeline rows (the posts become
 // deleted), its likes of other posts, its subscriptions and follows, the
 // subscriptions to it, and its media descriptions.
@@ -639,8 +701,8 @@ func (a *applier) erased(id string) error {
 		{`DELETE FROM {likes} WHERE post_id IN (` + own + `)`, []any{id}},
 		{`UPDATE {posts} SET like_count = like_count - 1 WHERE id IN (SELECT post_id FROM {likes} WHERE liker = ?)`, []any{id}},
 		{`DELETE FROM {likes} WHERE liker = ?`, []any{id}},
-		{`UPDATE {posts} SET content_json = '', hashtags = '[]', mentions = '[]', deleted = 1, like_count = 0
-			WHERE author_id = ?`, []any{id}},
+		{`UPDATE {posts} SET content_json = '', activity = '', hashtags = '[]', mentions = '[]', deleted = 1, like_count = 0,
+			gone_at = coalesce(gone_at, ?) WHERE author_id = ?`, []any{projections.FormatTime(projections.OccurredAt(a.e)), id}},
 		{`DELETE FROM {subs} WHERE person = ? OR source = ? OR source = '` + SourceIRI + `' || (SELECT iri FROM {actors} WHERE id = ?)`,
 			[]any{id, SourceAccount + id, id}},
 		{`DELETE FROM {follows} WHERE person = ?`, []any{id}},

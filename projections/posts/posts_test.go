@@ -29,8 +29,11 @@ const (
 
 func actorIRI(id string) string { return "https://hanse.example/users/" + id }
 
-// iris is the projector's ActorIRIs option.
-var iris = posts.ActorIRIs(func(_ actor.Kind, username string) string { return actorIRI(username) })
+// iris is the projector's ActorIRIs option; postIRIs its PostIRIs.
+var (
+	iris     = posts.ActorIRIs(func(_ actor.Kind, username string) string { return actorIRI(username) })
+	postIRIs = posts.PostIRIs(func(authorIRI, id string) string { return authorIRI + "/posts/" + id })
+)
 
 func at(sec int) time.Time { return time.Date(2026, 5, 4, 10, 0, sec, 0, time.UTC) }
 
@@ -116,7 +119,7 @@ func (w *world) follow(person, followee string) {
 func (w *world) start() (posts.Reader, *projections.Runner) {
 	w.t.Helper()
 	w.env.AppendUnrelated()
-	r := w.env.Start(posts.New(w.opener, iris))
+	r := w.env.Start(posts.New(w.opener, iris, postIRIs))
 	return posts.NewReader(r.DB()), r
 }
 
@@ -328,6 +331,7 @@ func TestErasure(t *testing.T) {
 	w.like("b1", "alice")
 	w.like("a1", "bob")
 	w.on(account.Stream("alice"), account.Erased{Reason: "self"})
+	erasedAt := at(w.n)
 	// Events after the erasure still apply.
 	w.like("b2", "carol")
 	q, r := w.start()
@@ -357,6 +361,17 @@ func TestErasure(t *testing.T) {
 		if l, _ := q.LikedBy(ctx, "b1", "bob", 0, 0); len(l) != 0 {
 			t.Fatalf("round %d: likes %+v", round, l)
 		}
+		// The documents' queries: the received text is purged too, the
+		// post is gone since the erasure and listed nowhere.
+		if a1.Activity != "" || !a1.GoneAt.Equal(erasedAt) {
+			t.Fatalf("round %d: Lookup(a1) activity %q, gone at %v; want none, %v", round, a1.Activity, a1.GoneAt, erasedAt)
+		}
+		if l, err := q.ByAuthor(ctx, "alice", allVisibilities, "", 10); err != nil || l.Total != 0 || len(l.Items) != 0 {
+			t.Fatalf("round %d: ByAuthor(alice) = %+v, %v", round, l, err)
+		}
+	}
+	if a1, err := q.Lookup(ctx, "b2"); err != nil || a1.Activity != "raw" {
+		t.Fatalf("bob's post lost its activity: %+v, %v", a1, err)
 	}
 	check(0)
 	// The key is destroyed: a rebuild opens nothing of alice and ends in

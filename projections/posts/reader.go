@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +27,10 @@ const (
 	// (a source full of posts hidden from the reader could otherwise make
 	// a page read all of it).
 	maxRowsPerSource = 1000
+	// MaxListLimit bounds a page of ByAuthor and Announced.
+	MaxListLimit = 100
+	// MaxPinned bounds Pinned (communities pin a handful of posts).
+	MaxPinned = 100
 )
 
 // Errors of the Reader.
@@ -34,6 +39,9 @@ var (
 	ErrNotFound = errors.New("posts: not found")
 	// ErrBadCursor: max_id or since_id names no post.
 	ErrBadCursor = errors.New("posts: max_id or since_id names no post")
+	// ErrInvalidCursor: a cursor of ByAuthor or Announced the Reader did
+	// not issue.
+	ErrInvalidCursor = errors.New("posts: invalid cursor")
 )
 
 // Attachment is a file attached to a post.
@@ -60,8 +68,13 @@ type Post struct {
 	CommunityID string
 	InReplyTo   string
 	RootID      string
-	Visibility  post.Visibility
-	Languages   []string
+	// InReplyToIRI is the IRI of the post answered: InReplyTo when that is
+	// an IRI, a received parent's object IRI, a local parent's IRI (with
+	// the projector's ActorIRIs and PostIRIs options); "" for none or when
+	// not known.
+	InReplyToIRI string
+	Visibility   post.Visibility
+	Languages    []string
 	// ContentMap is plain text for local posts, sanitised HTML for
 	// remote ones; NameMap and SummaryMap are titles and summaries.
 	ContentMap  map[string]string
@@ -75,11 +88,22 @@ type Post struct {
 	EditedAt    time.Time // zero if never edited
 	Deleted     bool
 	Removed     bool
-	LikeCount   int
-	ReplyCount  int
-	BoostCount  int
-	Pinned      bool
-	Locked      bool
+	// GoneAt is when the post was deleted, removed or its author erased,
+	// whichever came first (zero while it lives).
+	GoneAt time.Time
+	// AnnouncedAt is when its community shared it (post.announced; zero:
+	// not shared).
+	AnnouncedAt time.Time
+	// Activity is a received post's Create exactly as received (not
+	// replaced by later Updates), "" once the post is deleted or its
+	// author erased. Only Lookup, ByAuthor, Announced and Pinned fill it
+	// in; timelines and Get leave it empty.
+	Activity   string
+	LikeCount  int
+	ReplyCount int
+	BoostCount int
+	Pinned     bool
+	Locked     bool
 	// BoostedBy is set on a timeline entry brought in by that remote
 	// actor's boost.
 	BoostedBy string
@@ -119,7 +143,8 @@ type Reader interface {
 	Get(ctx context.Context, id, viewer string) (Post, error)
 	// Lookup returns a post whatever its visibility, deleted and removed
 	// ones included (for documents that apply their own addressing, such
-	// as ActivityPub objects and Tombstones); ErrNotFound when unknown.
+	// as ActivityPub objects and Tombstones), with Activity; ErrNotFound
+	// when unknown.
 	Lookup(ctx context.Context, id string) (Post, error)
 	// Replies lists a thread: for a thread's first post every later post
 	// of the thread, for a reply its direct replies; ErrNotFound when the
@@ -143,6 +168,33 @@ type Reader interface {
 	LikedBy(ctx context.Context, postID, viewer string, before events.Position, limit int) ([]Like, error)
 	// HasLiked reports whether liker likes the post.
 	HasLiked(ctx context.Context, postID, liker string) (bool, error)
+
+	// The following serve documents that apply their own visibility rule
+	// (ActivityPub collections): they list posts of the visibilities
+	// given (none: nothing) that are neither deleted nor removed, with
+	// Activity. Cursors are "" for the first page or a Listing's Next;
+	// any other is ErrInvalidCursor. limit 0 asks only for the Total; more
+	// than MaxListLimit means MaxListLimit. While an earlier version's
+	// build is live they answer projections.ErrNotLive.
+
+	// ByAuthor lists a local author's posts, newest first.
+	ByAuthor(ctx context.Context, authorID string, visibilities []post.Visibility, cursor string, limit int) (Listing, error)
+	// Announced lists the posts a community shared (post.announced), the
+	// latest shared first.
+	Announced(ctx context.Context, communityID string, visibilities []post.Visibility, cursor string, limit int) (Listing, error)
+	// Pinned lists a community's pinned posts that are neither deleted
+	// nor removed, whatever their visibility, in pinning order (at most
+	// MaxPinned).
+	Pinned(ctx context.Context, communityID string) ([]Post, error)
+}
+
+// Listing is one page of a list of posts, with the size of the list.
+type Listing struct {
+	Items []Post
+	// Next is the cursor of the next page ("" on the last one).
+	Next string
+	// Total is the number of posts in the whole list.
+	Total int
 }
 
 // NewReader returns a Reader over the read-model database.
@@ -170,23 +222,48 @@ func (r *reader) read(ctx context.Context, fn func(tx *sql.Tx, n tables) error) 
 	})
 }
 
-const columns = `p.seq, p.id, p.kind, p.author_id, p.author_iri, p.object_iri, p.url, p.community_id, p.in_reply_to,
+const columnsV1 = `p.seq, p.id, p.kind, p.author_id, p.author_iri, p.object_iri, p.url, p.community_id, p.in_reply_to,
 	p.root_id, p.visibility, p.languages, p.hashtags, p.mentions, p.content_json, p.sensitive, p.created_at,
 	p.edited_at, p.deleted, p.removed, p.like_count, p.reply_count, p.boost_count, p.pinned, p.locked`
 
-func scanPost(sc interface{ Scan(...any) error }) (Post, error) {
+// columns are the columns scanPost reads, on alias p; a version 1 build
+// lacks the last three (and gives defaults).
+func (n tables) columns() string {
+	if n.version < 2 {
+		return columnsV1 + `, '', NULL, NULL`
+	}
+	return columnsV1 + `, p.in_reply_to_iri, p.gone_at, p.announced_at`
+}
+
+// activity is the column of a received post's Create (” in a version 1
+// build, which lacks it).
+func (n tables) activity() string {
+	if n.version < 2 {
+		return `''`
+	}
+	return `p.activity`
+}
+
+// errOldBuild is the error of queries a version 1 build cannot answer.
+func errOldBuild() error {
+	return fmt.Errorf("%w: %s version %d is still building", projections.ErrNotLive, Name, Version)
+}
+
+// scanPost scans the columns into p, and the columns after them into
+// extra.
+func scanPost(sc interface{ Scan(...any) error }, p *Post, extra ...any) error {
 	var (
-		p                                        Post
 		seq                                      int64
 		kind, vis, langs, tags, mentions, text   string
 		created                                  string
-		edited                                   sql.NullString
+		edited, gone, announced                  sql.NullString
 		sensitive, deleted, removed, pinned, lck int
 	)
-	if err := sc.Scan(&seq, &p.ID, &kind, &p.AuthorID, &p.AuthorIRI, &p.ObjectIRI, &p.URL, &p.CommunityID, &p.InReplyTo,
+	dst := append([]any{&seq, &p.ID, &kind, &p.AuthorID, &p.AuthorIRI, &p.ObjectIRI, &p.URL, &p.CommunityID, &p.InReplyTo,
 		&p.RootID, &vis, &langs, &tags, &mentions, &text, &sensitive, &created, &edited, &deleted, &removed,
-		&p.LikeCount, &p.ReplyCount, &p.BoostCount, &pinned, &lck); err != nil {
-		return Post{}, err
+		&p.LikeCount, &p.ReplyCount, &p.BoostCount, &pinned, &lck, &p.InReplyToIRI, &gone, &announced}, extra...)
+	if err := sc.Scan(dst...); err != nil {
+		return err
 	}
 	p.Seq, p.Kind, p.Visibility = events.Position(seq), post.Kind(kind), post.Visibility(vis)
 	p.Sensitive, p.Deleted, p.Removed, p.Pinned, p.Locked = sensitive == 1, deleted == 1, removed == 1, pinned == 1, lck == 1
@@ -194,40 +271,57 @@ func scanPost(sc interface{ Scan(...any) error }) (Post, error) {
 		p.Languages = strings.Split(langs, ",")
 	}
 	if err := json.Unmarshal([]byte(tags), &p.Hashtags); err != nil {
-		return Post{}, fmt.Errorf("posts: hashtags of %s: %w", p.ID, err)
+		return fmt.Errorf("posts: hashtags of %s: %w", p.ID, err)
 	}
 	if err := json.Unmarshal([]byte(mentions), &p.Mentions); err != nil {
-		return Post{}, fmt.Errorf("posts: mentions of %s: %w", p.ID, err)
+		return fmt.Errorf("posts: mentions of %s: %w", p.ID, err)
 	}
 	if text != "" {
 		var t texts
 		if err := json.Unmarshal([]byte(text), &t); err != nil {
-			return Post{}, fmt.Errorf("posts: content of %s: %w", p.ID, err)
+			return fmt.Errorf("posts: content of %s: %w", p.ID, err)
 		}
 		p.ContentMap, p.NameMap, p.SummaryMap = t.ContentMap, t.NameMap, t.SummaryMap
 	}
 	var err error
 	if p.CreatedAt, err = time.Parse(projections.TimeLayout, created); err != nil {
-		return Post{}, err
+		return err
 	}
-	if edited.Valid {
-		if p.EditedAt, err = time.Parse(projections.TimeLayout, edited.String); err != nil {
-			return Post{}, err
+	for _, t := range []struct {
+		s   sql.NullString
+		dst *time.Time
+	}{{edited, &p.EditedAt}, {gone, &p.GoneAt}, {announced, &p.AnnouncedAt}} {
+		if t.s.Valid {
+			if *t.dst, err = time.Parse(projections.TimeLayout, t.s.String); err != nil {
+				return fmt.Errorf("posts: time of %s: %w", p.ID, err)
+			}
 		}
 	}
-	return p, nil
+	return nil
 }
 
-// queryPosts runs a query selecting columns and adds the attachments.
+// queryPosts runs a query selecting n.columns() and adds the
+// attachments.
 func (r *reader) queryPosts(ctx context.Context, tx *sql.Tx, n tables, q string, args ...any) ([]Post, error) {
+	return r.queryPostsExtra(ctx, tx, n, nil, q, args...)
+}
+
+// queryPostsExtra runs a query selecting n.columns() and more columns,
+// scanned into the destinations extra gives for each post (nil: none),
+// and adds the attachments.
+func (r *reader) queryPostsExtra(ctx context.Context, tx *sql.Tx, n tables, extra func(p *Post) []any, q string, args ...any) ([]Post, error) {
 	rows, err := r.query(ctx, tx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	var out []Post
 	for rows.Next() {
-		p, err := scanPost(rows)
-		if err != nil {
+		var p Post
+		var dst []any
+		if extra != nil {
+			dst = extra(&p)
+		}
+		if err := scanPost(rows, &p, dst...); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -278,7 +372,7 @@ func (r *reader) Get(ctx context.Context, id, viewerID string) (Post, error) {
 	var out Post
 	err := r.read(ctx, func(tx *sql.Tx, n tables) error {
 		cond, args := n.visible(forViewer, r.viewer(viewerID))
-		ps, err := r.queryPosts(ctx, tx, n, `SELECT `+columns+` FROM `+n.posts+` p WHERE p.id = ? AND `+cond,
+		ps, err := r.queryPosts(ctx, tx, n, `SELECT `+n.columns()+` FROM `+n.posts+` p WHERE p.id = ? AND `+cond,
 			append([]any{id}, args...)...)
 		if err != nil {
 			return err
@@ -295,7 +389,8 @@ func (r *reader) Get(ctx context.Context, id, viewerID string) (Post, error) {
 func (r *reader) Lookup(ctx context.Context, id string) (Post, error) {
 	var out Post
 	err := r.read(ctx, func(tx *sql.Tx, n tables) error {
-		ps, err := r.queryPosts(ctx, tx, n, `SELECT `+columns+` FROM `+n.posts+` p WHERE p.id = ?`, id)
+		ps, err := r.queryPostsExtra(ctx, tx, n, withActivity,
+			`SELECT `+n.columns()+`, `+n.activity()+` FROM `+n.posts+` p WHERE p.id = ?`, id)
 		if err != nil {
 			return err
 		}
@@ -361,7 +456,7 @@ func (r *reader) listPosts(ctx context.Context, s scope, viewerID string, page P
 		win, winArgs := window("p.seq", max, since)
 		cond, condArgs := n.visible(s, r.viewer(viewerID))
 		args := append(append(append([]any{}, whereArgs...), winArgs...), condArgs...)
-		out, err = r.queryPosts(ctx, tx, n, `SELECT `+columns+` FROM `+n.posts+` p WHERE `+where+` AND `+win+` AND `+cond+
+		out, err = r.queryPosts(ctx, tx, n, `SELECT `+n.columns()+` FROM `+n.posts+` p WHERE `+where+` AND `+win+` AND `+cond+
 			` ORDER BY p.seq DESC LIMIT ?`, append(args, page.limit())...)
 		return err
 	})
@@ -402,7 +497,7 @@ func (r *reader) TagTimeline(ctx context.Context, tag string, page Page) ([]Post
 		win, winArgs := window("g.seq", max, since)
 		cond, condArgs := n.visible(publicListing, viewer{})
 		args := append(append([]any{tag}, winArgs...), condArgs...)
-		out, err = r.queryPosts(ctx, tx, n, `SELECT `+columns+` FROM `+n.tags+` g JOIN `+n.posts+` p ON p.id = g.post_id
+		out, err = r.queryPosts(ctx, tx, n, `SELECT `+n.columns()+` FROM `+n.tags+` g JOIN `+n.posts+` p ON p.id = g.post_id
 			WHERE g.tag = ? AND `+win+` AND `+cond+` ORDER BY g.seq DESC LIMIT ?`, append(args, page.limit())...)
 		return err
 	})
@@ -565,7 +660,7 @@ func (r *reader) timelinePosts(ctx context.Context, tx *sql.Tx, n tables, picked
 	for i, e := range picked {
 		ids[i] = e.postID
 	}
-	ps, err := r.queryPosts(ctx, tx, n, `SELECT `+columns+` FROM `+n.posts+` p WHERE p.id IN (`+placeholders(len(ids))+`)`, ids...)
+	ps, err := r.queryPosts(ctx, tx, n, `SELECT `+n.columns()+` FROM `+n.posts+` p WHERE p.id IN (`+placeholders(len(ids))+`)`, ids...)
 	if err != nil {
 		return nil, err
 	}
@@ -624,4 +719,101 @@ func (r *reader) HasLiked(ctx context.Context, postID, liker string) (bool, erro
 		return tx.QueryRowContext(ctx, `SELECT count(*) FROM `+t.likes+` WHERE post_id = ? AND liker = ?`, postID, liker).Scan(&n)
 	})
 	return n > 0, err
+}
+
+// withActivity scans the column after n.columns() into the post's
+// Activity.
+func withActivity(p *Post) []any { return []any{&p.Activity} }
+
+// parseCursor reads a cursor of listing: "" (from the newest, -1) or the
+// positive key of the last post of the previous page.
+func parseCursor(cursor string) (int64, error) {
+	if cursor == "" {
+		return -1, nil
+	}
+	n, err := strconv.ParseInt(cursor, 10, 64)
+	if err != nil || n <= 0 || strconv.FormatInt(n, 10) != cursor {
+		return 0, fmt.Errorf("%w: %q", ErrInvalidCursor, cursor)
+	}
+	return n, nil
+}
+
+func (r *reader) ByAuthor(ctx context.Context, authorID string, vs []post.Visibility, cursor string, limit int) (Listing, error) {
+	if authorID == "" { // received posts have no author id
+		return r.listing(ctx, "p.seq", "0", nil, vs, cursor, limit)
+	}
+	return r.listing(ctx, "p.seq", "p.author_id = ?", []any{authorID}, vs, cursor, limit)
+}
+
+func (r *reader) Announced(ctx context.Context, communityID string, vs []post.Visibility, cursor string, limit int) (Listing, error) {
+	return r.listing(ctx, "p.announced_seq", "p.community_id = ? AND p.announced_seq > 0", []any{communityID}, vs, cursor, limit)
+}
+
+// listing lists the live posts matching where (on alias p) of the
+// visibilities vs, by key (a unique position column) descending, from
+// after the key cursor names.
+func (r *reader) listing(ctx context.Context, key, where string, whereArgs []any, vs []post.Visibility, cursor string,
+	limit int) (Listing, error) {
+	after, err := parseCursor(cursor)
+	if err != nil {
+		return Listing{}, err
+	}
+	limit = min(limit, MaxListLimit)
+	var out Listing
+	err = r.read(ctx, func(tx *sql.Tx, n tables) error {
+		if n.version < 2 {
+			return errOldBuild()
+		}
+		if len(vs) == 0 {
+			return nil
+		}
+		args := append([]any{}, whereArgs...)
+		for _, v := range vs {
+			args = append(args, string(v))
+		}
+		cond := where + ` AND p.deleted = 0 AND p.removed = 0 AND p.visibility IN (` + placeholders(len(vs)) + `)`
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+n.posts+` p WHERE `+cond, args...).Scan(&out.Total); err != nil {
+			return err
+		}
+		if limit <= 0 {
+			return nil
+		}
+		if after >= 0 {
+			cond, args = cond+` AND `+key+` < ?`, append(args, after)
+		}
+		var keys []*int64
+		ps, err := r.queryPostsExtra(ctx, tx, n, func(p *Post) []any {
+			k := new(int64)
+			keys = append(keys, k)
+			return []any{&p.Activity, k}
+		}, `SELECT `+n.columns()+`, `+n.activity()+`, `+key+` FROM `+n.posts+` p WHERE `+cond+
+			` ORDER BY `+key+` DESC LIMIT ?`, append(args, limit+1)...)
+		if err != nil {
+			return err
+		}
+		if len(ps) > limit {
+			ps, out.Next = ps[:limit], strconv.FormatInt(*keys[limit-1], 10)
+		}
+		out.Items = ps
+		return nil
+	})
+	if err != nil {
+		return Listing{}, err
+	}
+	return out, nil
+}
+
+func (r *reader) Pinned(ctx context.Context, communityID string) ([]Post, error) {
+	var out []Post
+	err := r.read(ctx, func(tx *sql.Tx, n tables) error {
+		if n.version < 2 {
+			return errOldBuild()
+		}
+		var err error
+		out, err = r.queryPostsExtra(ctx, tx, n, withActivity, `SELECT `+n.columns()+`, `+n.activity()+` FROM `+n.posts+
+			` p WHERE p.community_id = ? AND p.pinned = 1 AND p.deleted = 0 AND p.removed = 0 ORDER BY p.pinned_seq LIMIT ?`,
+			communityID, MaxPinned)
+		return err
+	})
+	return out, err
 }
