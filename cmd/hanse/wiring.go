@@ -233,9 +233,22 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 	// model, so a client that just created an actor can fetch it.
 	awaitActors := httpapi.AwaitPosition(runner, actors.Name, 0)
 	noteReader := notes.NewReader(runner.DB())
-	disc := discovery.New(scheme, actorDirectory, releaseVersion(), discovery.Options{Logger: log, LocalPosts: noteReader.Count})
+	postReader := posts.NewReader(runner.DB())
+	disc := discovery.New(scheme, actorDirectory, releaseVersion(), discovery.Options{Logger: log,
+		OpenRegistrations: cfg.Registrations == config.RegistrationsOpen,
+		LocalPosts: func(ctx context.Context) (int, error) {
+			n, err := noteReader.Count(ctx)
+			if err != nil {
+				return 0, err
+			}
+			p, err := postReader.CountLocal(ctx)
+			if errors.Is(err, projections.ErrNotLive) {
+				p, err = 0, nil // the posts read model is still being built
+			}
+			return n + p, err
+		}})
 	noteDocs := notedocs.New(scheme, actorDirectory, noteReader, notedocs.Options{Logger: log})
-	postDocs := postdocs.New(scheme, actorDirectory, postdocs.NewPostsReader(posts.NewReader(runner.DB())),
+	postDocs := postdocs.New(scheme, actorDirectory, postdocs.NewPostsReader(postReader),
 		postdocs.Options{Logger: log})
 	pub := actorpub.New(scheme, actorDirectory, actorpub.Options{Logger: log, Collections: map[urls.Collection]actorpub.Page{
 		urls.Followers: followWiring.Followers, urls.Following: followWiring.Following,
@@ -272,7 +285,6 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 	}); err != nil {
 		return nil, fmt.Errorf("community reactors: %w", err)
 	}
-	postReader := posts.NewReader(runner.DB())
 	postRoutes := httpapi.PostRoutes(httpapi.PostRoutesOptions{Commands: postCommands, Reader: postReader,
 		Mentions: mentionResolver{resolver: resolver, host: scheme.Host()},
 		Reads:    httpapi.AwaitPosition(runner, posts.Name, 0), MediaURL: scheme.Media,

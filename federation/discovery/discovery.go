@@ -42,6 +42,9 @@ type Options struct {
 	// LocalPosts counts the posts written on this instance (NodeInfo's
 	// usage.localPosts); nil reports 0.
 	LocalPosts func(context.Context) (int, error)
+	// OpenRegistrations reports whether anyone may sign up (NodeInfo's
+	// openRegistrations).
+	OpenRegistrations bool
 }
 
 // Handler serves the discovery endpoints. Build it with New; it is safe
@@ -330,10 +333,11 @@ func (h *Handler) Document(ctx context.Context, schemaVersion string) (NodeInfo,
 		}
 	}
 	doc := NodeInfo{
-		Version:   schemaVersion,
-		Software:  NodeInfoSoftware{Name: SoftwareName, Version: h.version},
-		Protocols: []string{"activitypub"},
-		Services:  NodeInfoServices{Inbound: []string{}, Outbound: []string{}},
+		Version:           schemaVersion,
+		Software:          NodeInfoSoftware{Name: SoftwareName, Version: h.version},
+		Protocols:         []string{"activitypub"},
+		Services:          NodeInfoServices{Inbound: []string{}, Outbound: []string{}},
+		OpenRegistrations: h.opts.OpenRegistrations,
 		Usage: NodeInfoUsage{
 			// Sign-ins are not recorded yet: every user counts as active.
 			Users:      NodeInfoUsers{Total: people, ActiveMonth: people, ActiveHalfyear: people},

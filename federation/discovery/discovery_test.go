@@ -320,7 +320,7 @@ func TestNodeInfoValidatesAgainstSchema(t *testing.T) {
 	}{
 		{"defaults", Options{}, actors.Counts{}},
 		{"everything", Options{NodeName: "Lernstadt Bremen", NodeDescription: "Die <Lernstadt>", Repository: "https://git.example/hanse",
-			Homepage: "https://hanse.example"}, actors.Counts{People: 1234, Communities: 17}},
+			Homepage: "https://hanse.example", OpenRegistrations: true}, actors.Counts{People: 1234, Communities: 17}},
 	}
 	for _, version := range []string{"2.0", "2.1"} {
 		sch := compileSchema(t, version)
@@ -349,7 +349,7 @@ func TestNodeInfoValidatesAgainstSchema(t *testing.T) {
 					t.Fatal(err)
 				}
 				if doc.Version != version || doc.Software.Name != "hanse" || doc.Software.Version != "0.3.0-dev" ||
-					doc.OpenRegistrations || !reflect.DeepEqual(doc.Protocols, []string{"activitypub"}) {
+					doc.OpenRegistrations != tt.opts.OpenRegistrations || !reflect.DeepEqual(doc.Protocols, []string{"activitypub"}) {
 					t.Errorf("document %s", body)
 				}
 				u := doc.Usage.Users

@@ -244,6 +244,10 @@ func TestPostsDeleteAndRemove(t *testing.T) {
 	if ts, _ := q.CommunityTimeline(ctx, "c1", "bob", posts.Page{}); !reflect.DeepEqual(ids(ts), []string{"p1"}) {
 		t.Fatalf("community timeline %v", ids(ts))
 	}
+	// NodeInfo's local posts: removed and deleted ones do not count.
+	if n, err := q.CountLocal(ctx); err != nil || n != 1 {
+		t.Fatalf("CountLocal = %d, %v; want 1", n, err)
+	}
 	projectiontest.RebuildTwiceSameChecksum(t, r, posts.Name, nil)
 }
 

@@ -168,6 +168,9 @@ type Reader interface {
 	LikedBy(ctx context.Context, postID, viewer string, before events.Position, limit int) ([]Like, error)
 	// HasLiked reports whether liker likes the post.
 	HasLiked(ctx context.Context, postID, liker string) (bool, error)
+	// CountLocal counts the live posts written on this instance (any
+	// visibility), for NodeInfo's usage.localPosts.
+	CountLocal(ctx context.Context) (int, error)
 
 	// The following serve documents that apply their own visibility rule
 	// (ActivityPub collections): they list posts of the visibilities
@@ -469,6 +472,14 @@ func (r *reader) PublicTimeline(ctx context.Context, local bool, page Page) ([]P
 		where = "p.author_id <> ''"
 	}
 	return r.listPosts(ctx, publicListing, "", page, where)
+}
+
+func (r *reader) CountLocal(ctx context.Context) (int, error) {
+	var n int
+	err := r.read(ctx, func(tx *sql.Tx, t tables) error {
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM `+t.posts+` WHERE author_id <> '' AND deleted = 0 AND removed = 0`).Scan(&n)
+	})
+	return n, err
 }
 
 func (r *reader) Featured(ctx context.Context, communityID, viewerID string) ([]Post, error) {
