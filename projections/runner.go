@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -85,6 +86,7 @@ type Runner struct {
 
 	mu        sync.Mutex
 	state     int
+	started   atomic.Bool // Start has set up every projection; Close has not begun
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeDone chan struct{} // closed when the first Close has finished
@@ -191,6 +193,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	}
 	r.cancel = cancel
 	r.state = runnerStarted
+	r.started.Store(true)
 	for _, name := range r.names {
 		s := r.slots[name]
 		r.wg.Add(1)
@@ -209,12 +212,20 @@ func (r *Runner) Start(ctx context.Context) error {
 	return nil
 }
 
+// Started reports whether Start has set up every projection, so that
+// their tables exist and the read models can be queried (catching up with
+// the log may still be under way: read-your-writes is WaitFor's job), and
+// Close has not begun. It never waits for a Start in progress, so a
+// readiness check can call it.
+func (r *Runner) Started() bool { return r.started.Load() }
+
 // Close stops every projector at its last committed batch, persists
 // status, releases the lease and closes the read-model database. Waiters of
 // WaitFor get ErrClosed. A concurrent or later Close waits for the first
 // and returns its result. A runner fenced off by another one leaves the
 // catalog to that runner.
 func (r *Runner) Close() error {
+	r.started.Store(false)
 	r.mu.Lock()
 	prev := r.state
 	r.state = runnerClosed

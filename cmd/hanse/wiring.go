@@ -331,6 +331,11 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 			if _, err := store.Head(ctx); err != nil {
 				return fmt.Errorf("event store: %w", err)
 			}
+			// The read models' tables exist only once the runner has set
+			// them up; the server listens before that.
+			if !runner.Started() {
+				return errors.New("projections: still being set up")
+			}
 			return nil
 		},
 		Metrics: promhttp.HandlerFor(svc.metrics, promhttp.HandlerOpts{
