@@ -3,6 +3,7 @@ package communities
 import (
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -104,6 +105,38 @@ func GroupAddressed(s urls.Scheme, obj, act *as2.Object) string {
 		return s.Actor(actor.KindGroup, t.Username)
 	}
 	return ""
+}
+
+// RemoteGroup returns the community on another server a received post
+// was posted into: announcer, the actor whose Announce brought the post
+// here, when the post or its activity is addressed to it (audience, to,
+// cc) or mentions it (FEP-1b12: a Group announces its members' posts);
+// else the post's audience when it names one actor of another server;
+// "" otherwise. That community may later remove the post here.
+func RemoteGroup(s urls.Scheme, obj, act *as2.Object, announcer string) string {
+	if announcer != "" {
+		for _, o := range []*as2.Object{obj, act} {
+			if o != nil && (slices.Contains(o.Audience, announcer) || slices.Contains(o.To, announcer) || slices.Contains(o.CC, announcer)) {
+				return announcer
+			}
+		}
+		for _, t := range obj.Tag {
+			if t.Type == as2.TypeMention && t.Href == announcer {
+				return announcer
+			}
+		}
+	}
+	audience := obj.Audience
+	if len(audience) == 0 && act != nil {
+		audience = act.Audience
+	}
+	if len(audience) != 1 || !validIRI(audience[0]) || isPublic(audience[0]) || strings.HasSuffix(audience[0], "/followers") {
+		return ""
+	}
+	if _, local := s.Parse(audience[0]); local {
+		return ""
+	}
+	return audience[0]
 }
 
 // lemmyLanguage reads Lemmy's "language": {"identifier": "ko"}.

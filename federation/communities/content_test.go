@@ -170,3 +170,32 @@ func TestGroupAddressed(t *testing.T) {
 		}
 	}
 }
+
+func TestRemoteGroup(t *testing.T) {
+	const remote = "https://lemmy.example/c/main"
+	tests := []struct {
+		name      string
+		obj, act  *as2.Object
+		announcer string
+		want      string
+	}{
+		{"addressed to the announcing Group", &as2.Object{To: []string{remote, as2.Public}}, nil, remote, remote},
+		{"the announcing Group in cc", &as2.Object{CC: []string{remote}}, nil, remote, remote},
+		{"the Create addressed to the Group", &as2.Object{}, &as2.Object{Audience: []string{remote}}, remote, remote},
+		{"mentioning the announcing Group", &as2.Object{Tag: []as2.Tag{{Type: as2.TypeMention, Href: remote}}}, nil, remote, remote},
+		{"boosted by someone it was not addressed to", &as2.Object{To: []string{as2.Public}}, nil, "https://mastodon.example/users/a", ""},
+		{"the post's audience", &as2.Object{Audience: []string{remote}}, nil, "", remote},
+		{"the audience wins over a stranger's boost", &as2.Object{Audience: []string{remote}}, nil, "https://mastodon.example/users/a", remote},
+		{"two audiences", &as2.Object{Audience: []string{remote, "https://lemmy.example/c/other"}}, nil, "", ""},
+		{"public audience", &as2.Object{Audience: []string{as2.Public}}, nil, "", ""},
+		{"a followers collection", &as2.Object{Audience: []string{remote + "/followers"}}, nil, "", ""},
+		{"a local audience", &as2.Object{Audience: []string{groupIRI}}, nil, "", ""},
+		{"no IRI", &as2.Object{Audience: []string{"main"}}, nil, "", ""},
+		{"nothing", &as2.Object{To: []string{as2.Public}}, nil, "", ""},
+	}
+	for _, tt := range tests {
+		if got := communities.RemoteGroup(scheme, tt.obj, tt.act, tt.announcer); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

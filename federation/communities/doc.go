@@ -8,8 +8,11 @@
 //     the community (the community gate refuses non-members and banned
 //     people), replies to local posts join their threads, posts and boosts
 //     by actors local people follow enter their timelines, and Like,
-//     Undo{Like}, Update and Delete reach the posts they name. Received
-//     HTML is sanitised with bluemonday's UGC policy.
+//     Undo{Like}, Update and Delete reach the posts they name; a remote
+//     community's Announce{Delete} removes a received post of that
+//     community (one addressed to the Group that announced it, or naming
+//     it as audience). Received HTML is sanitised with bluemonday's UGC
+//     policy.
 //   - Membership ("communitymembers"), over follow and membership events:
 //     a remote Follow of a Group is a join (Communities.RemoteFollow); a
 //     member's follow is accepted, a refused one rejected; approving,

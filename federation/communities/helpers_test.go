@@ -78,6 +78,17 @@ func (p *fakePosts) DeleteRemote(_ context.Context, objectIRI, actorIRI string) 
 	return 1, nil
 }
 
+func (p *fakePosts) RemoveByCommunity(_ context.Context, objectIRI, groupIRI, activityID string) (events.Position, error) {
+	p.mu.Lock()
+	err := p.fail["remove "+objectIRI]
+	p.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	p.add("remove %s by community %s (%s)", objectIRI, groupIRI, activityID)
+	return 1, nil
+}
+
 func (p *fakePosts) Boost(_ context.Context, postID, boosterIRI, activityID string) (events.Position, error) {
 	p.add("boost %s by %s (%s)", postID, boosterIRI, activityID)
 	return 1, nil

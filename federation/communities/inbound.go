@@ -35,6 +35,7 @@ type PostCommands interface {
 	PublishRemote(ctx context.Context, rp app.RemotePost) (string, events.Position, error)
 	EditRemote(ctx context.Context, objectIRI, actorIRI string, rp app.RemotePost) (events.Position, error)
 	DeleteRemote(ctx context.Context, objectIRI, actorIRI string) (events.Position, error)
+	RemoveByCommunity(ctx context.Context, objectIRI, groupIRI, activityID string) (events.Position, error)
 	Boost(ctx context.Context, postID, boosterIRI, activityID string) (events.Position, error)
 	Like(ctx context.Context, postID, liker, activityID string) (events.Position, error)
 	Unlike(ctx context.Context, postID, liker string) (events.Position, error)
@@ -82,7 +83,11 @@ var ErrNotBound = errors.New("communities: reactor used before Bind")
 //   - Create by an actor local people follow → PublishRemote without a
 //     community (home and federated timelines);
 //   - Announce by a followed actor (of a Create, of a post, or of an IRI,
-//     fetched) → PublishRemote + Boost;
+//     fetched) → PublishRemote + Boost; a post addressed to the announcer
+//     (a Group on another server) is recorded as that community's;
+//   - Announce{Delete} of a received post by the remote community it was
+//     posted into (its moderators removed it, FEP-1b12) →
+//     RemoveByCommunity;
 //   - Like / Undo{Like} of a post recorded here → Like / Unlike;
 //   - Update / Delete of a received post by its author → EditRemote /
 //     DeleteRemote.
@@ -183,7 +188,7 @@ func (r inbound) process(ctx context.Context, rec *remote.ActivityReceived) erro
 		if obj == nil || !IsPostType(obj.Type) {
 			return nil // a Create of something else, or by IRI
 		}
-		_, err := r.create(ctx, rec.Actor, act, obj, rec.Raw, false)
+		_, err := r.create(ctx, rec.Actor, act, obj, rec.Raw, "")
 		return err
 	case as2.TypeUpdate:
 		obj := act.InlineObject()
@@ -270,10 +275,11 @@ func (r inbound) knownPost(ctx context.Context, iri string) (string, bool, error
 	return id, true, nil
 }
 
-// create handles a received post (from a Create, or announced by a
-// followed actor when boosted is set). It returns the post's local id,
-// "" when the post is not for this server.
-func (r inbound) create(ctx context.Context, actorIRI string, act, obj *as2.Object, raw []byte, boosted bool) (string, error) {
+// create handles a received post (from a Create, or announced by the
+// followed actor booster when that is not empty). It returns the post's
+// local id, "" when the post is not for this server.
+func (r inbound) create(ctx context.Context, actorIRI string, act, obj *as2.Object, raw []byte, booster string) (string, error) {
+	boosted := booster != ""
 	author := obj.AttributedTo.First().ID
 	switch {
 	case author != actorIRI:
@@ -294,6 +300,8 @@ func (r inbound) create(ctx context.Context, actorIRI string, act, obj *as2.Obje
 			return "", err
 		}
 		rp.CommunityID = g.ID
+	} else {
+		rp.CommunityIRI = RemoteGroup(r.urls, obj, act, booster)
 	}
 	if parent := obj.InReplyTo.First().ID; parent != "" {
 		id, known, err := r.knownPost(ctx, parent)
@@ -359,10 +367,13 @@ func (r inbound) delete(ctx context.Context, rec *remote.ActivityReceived, objec
 // is recorded and boosted. Embedded objects from another server than the
 // announcer's are fetched from their origin rather than trusted.
 func (r inbound) announce(ctx context.Context, rec *remote.ActivityReceived, act *as2.Object) error {
+	ref := act.Object.First()
+	if ref.Object != nil && ref.Object.Type == as2.TypeDelete {
+		return r.removal(ctx, rec, ref.Object)
+	}
 	if ok, err := r.followed(ctx, rec.Actor); err != nil || !ok {
 		return err
 	}
-	ref := act.Object.First()
 	if ref.ID != "" {
 		if id, known, err := r.knownPost(ctx, ref.ID); err != nil {
 			return err
@@ -379,7 +390,7 @@ func (r inbound) announce(ctx context.Context, rec *remote.ActivityReceived, act
 		case IsPostType(o.Type):
 			obj = o
 		default:
-			return nil // Announce{Like}, Announce{Delete}… of a remote community: not ours
+			return nil // Announce{Like}, Announce{Update}… of a remote community: not ours
 		}
 		if !sameHost(obj.ID, rec.Actor) || (create != nil && !sameHost(create.ActorID(), rec.Actor)) {
 			// Not the announcer's own: verify at the origin.
@@ -413,11 +424,28 @@ func (r inbound) announce(ctx context.Context, rec *remote.ActivityReceived, act
 	if create != nil {
 		raw, actorIRI = create.Raw, create.ActorID()
 	}
-	id, err := r.create(ctx, actorIRI, create, obj, raw, true)
+	id, err := r.create(ctx, actorIRI, create, obj, raw, rec.Actor)
 	if err != nil || id == "" {
 		return err
 	}
 	_, err = r.Posts.Boost(ctx, id, rec.Actor, rec.ActivityID)
+	return err
+}
+
+// removal applies a Group's Announce{Delete} of a post (FEP-1b12: the
+// community's moderators removed it, or its author deleted it): a received
+// post of that community is removed here. Whether the announcer is the
+// post's community is the command's decision (a refusal otherwise); the
+// Group vouches for the Delete, so it is not fetched.
+func (r inbound) removal(ctx context.Context, rec *remote.ActivityReceived, del *as2.Object) error {
+	iri := del.ObjectID()
+	if _, local := r.urls.ParsePost(iri); local || iri == "" {
+		return nil // a local post: only its author and its community here decide
+	}
+	if _, known, err := r.knownPost(ctx, iri); err != nil || !known {
+		return err
+	}
+	_, err := r.Posts.RemoveByCommunity(ctx, iri, rec.Actor, rec.ActivityID)
 	return err
 }
 

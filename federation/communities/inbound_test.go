@@ -1,6 +1,7 @@
 package communities_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -191,6 +192,9 @@ func TestInboundAnnounces(t *testing.T) {
 		e.posts.last.ContentMap == nil {
 		t.Fatalf("the announced Create is kept: %+v", e.posts.last)
 	}
+	if e.posts.last.CommunityIRI != lemmyMain {
+		t.Fatalf("the post addressed to the announcing community is recorded in %q, want %s", e.posts.last.CommunityIRI, lemmyMain)
+	}
 
 	// Mastodon boosts a status by IRI: it is fetched.
 	status := "http://mastodon.example.org/@admin/99541947525187367"
@@ -200,6 +204,9 @@ func TestInboundAnnounces(t *testing.T) {
 	e.expect("Announce of an IRI", "fetch "+status,
 		`publish `+status+` by `+admin+` community="" reply="" public`,
 		"boost "+app.PostIDForIRI(status)+" by "+admin+" (http://mastodon.example.org/users/admin/statuses/99542391527669785/activity)")
+	if e.posts.last.CommunityIRI != "" {
+		t.Fatalf("a person's boost puts the post into community %q", e.posts.last.CommunityIRI)
+	}
 
 	// Boosting a known post again fetches nothing.
 	e.mustReceive(admin, fixture(t, "mastodon/announce.json", "99542391527669785", "1"))
@@ -220,4 +227,43 @@ func TestInboundAnnounces(t *testing.T) {
 		"to":["https://www.w3.org/ns/activitystreams#Public"]}}`
 	e.mustReceive(lemmyMain, []byte(embedded))
 	e.expect("a foreign embedded object", "fetch "+other)
+}
+
+// TestInboundCommunityRemovals: a remote community's Announce{Delete} of a
+// received post (its moderators removed it, FEP-1b12) removes the post
+// here; whether the announcer is the post's community is the command's
+// decision, and its refusal is skipped.
+func TestInboundCommunityRemovals(t *testing.T) {
+	e := newInbound(t, lemmyMain)
+	e.mustReceive(lemmyMain, fixture(t, "lemmy/announce_create_page.json"))
+	e.calls.take()
+	page := "http://enterprise.lemmy.ml/post/7"
+	announceDelete := func(object string) []byte {
+		return []byte(`{"id":"` + lemmyMain + `/activities/announce/delete-1","type":"Announce","actor":"` + lemmyMain + `",
+			"to":["https://www.w3.org/ns/activitystreams#Public"],"cc":["` + lemmyMain + `/followers"],
+			"object":{"id":"http://enterprise.lemmy.ml/activities/delete/1","type":"Delete",
+				"actor":"http://enterprise.lemmy.ml/u/moderator","object":"` + object + `","audience":"` + lemmyMain + `",
+				"to":["https://www.w3.org/ns/activitystreams#Public"],"summary":"spam"}}`)
+	}
+
+	e.mustReceive(lemmyMain, announceDelete(page))
+	e.expect("the community's moderator removed a post",
+		"remove "+page+" by community "+lemmyMain+" ("+lemmyMain+"/activities/announce/delete-1)")
+
+	e.mustReceive(lemmyMain, announceDelete("http://enterprise.lemmy.ml/post/404"))
+	e.expect("a removal of a post never received here")
+
+	e.posts.known["p1"] = post.State{Exists: true, ID: "p1", AuthorID: "a1"}
+	e.mustReceive(lemmyMain, announceDelete(aliceIRI+"/posts/p1"))
+	e.expect("a remote Group's removal of a local post")
+
+	// Another community's removal reaches the command, which refuses it;
+	// the reactor skips the refusal and goes on.
+	stranger := "https://lemmy.example/c/stranger"
+	e.posts.fail["remove "+page] = fmt.Errorf("%w: %s", app.ErrPostNotInCommunity, page)
+	e.mustReceive(stranger, bytes.ReplaceAll(announceDelete(page), []byte(`"actor":"`+lemmyMain+`"`), []byte(`"actor":"`+stranger+`"`)))
+	e.expect("another community's removal, refused")
+	e.mustReceive(lemmyMain, fixture(t, "lemmy/announce_create_page.json", "8030b171", "8030b172"))
+	e.expect("the next activity", "boost "+app.PostIDForIRI(page)+" by "+lemmyMain+
+		" (http://enterprise.lemmy.ml/activities/announce/8030b172-803a-4108-94b1-342688f375cf)")
 }

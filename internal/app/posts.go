@@ -80,7 +80,11 @@ type RemotePost struct {
 	// CommunityID is the local community it was posted into ("" for
 	// none); InReplyTo the IRI (or local id) of the post it answers.
 	CommunityID, InReplyTo string
-	Visibility             post.Visibility
+	// CommunityIRI is the remote community (a Group on another server)
+	// the post was posted into, which may remove it here; ignored when
+	// the post is in a local community (its own or its thread's).
+	CommunityIRI string
+	Visibility   post.Visibility
 	// ContentMap, NameMap and SummaryMap are HTML, sanitised by the
 	// caller.
 	ContentMap, NameMap, SummaryMap map[string]string
@@ -425,7 +429,7 @@ func (p *Posts) PublishRemote(ctx context.Context, rp RemotePost) (string, event
 	}
 	ev, err := post.PublishRemote(post.State{}, post.NewRemotePost{ID: postID, ObjectIRI: rp.ObjectIRI,
 		AuthorIRI: rp.AuthorIRI, URL: rp.URL, Kind: rp.Kind, CommunityID: communityID, CommunityVisibility: cv,
-		Thread: thread, Visibility: rp.Visibility,
+		CommunityIRI: rp.CommunityIRI, Thread: thread, Visibility: rp.Visibility,
 		Texts:    post.Texts{ContentMap: rp.ContentMap, NameMap: rp.NameMap, SummaryMap: rp.SummaryMap},
 		Hashtags: rp.Hashtags, Mentions: rp.Mentions, Attachments: rp.Attachments, Descriptions: rp.Descriptions,
 		Sensitive: rp.Sensitive, PublishedAt: publishedAt, Activity: rp.Activity}, p.Sealer)
@@ -566,6 +570,18 @@ func (p *Posts) moderate(ctx context.Context, postID string, by Acting, decide f
 // (or an admin) may.
 func (p *Posts) Remove(ctx context.Context, postID string, by Acting, reason string) (events.Position, error) {
 	return p.moderate(ctx, postID, by, func(s post.State) (any, error) { return post.Remove(s, by.ID, reason) })
+}
+
+// RemoveByCommunity applies a remote community's removal of a received
+// post: groupIRI's Group sent an Announce{Delete} of objectIRI (activity
+// activityID), and must be the community the post was posted into.
+// Removing a post that is already gone is a no-op.
+func (p *Posts) RemoveByCommunity(ctx context.Context, objectIRI, groupIRI, activityID string) (events.Position, error) {
+	eventID := events.DerivedUUID(post.TypeRemoved, objectIRI, groupIRI)
+	return p.change(ctx, PostIDForIRI(objectIRI), eventID, p.remoteMeta(groupIRI, activityID), func(s post.State) (any, error) {
+		ev, err := post.RemoveByCommunity(s, groupIRI)
+		return noop(ev, err, post.ErrRemoved, post.ErrDeleted)
+	})
 }
 
 // LockThread makes the thread rooted at rootID refuse new replies

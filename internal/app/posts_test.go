@@ -440,6 +440,57 @@ func TestPostsRemote(t *testing.T) {
 	wantErr(t, "update after delete", err, app.ErrPostDeleted)
 }
 
+// TestPostsRemoveByCommunity: a received post of a community on another
+// server is removed when that community's Group announces its Delete
+// (FEP-1b12), by nobody else; a replay, or a removal of a post already
+// gone, appends nothing.
+func TestPostsRemoveByCommunity(t *testing.T) {
+	const groupIRI = "https://lemmy.example/c/bees"
+	e := newPostEnv(t)
+	rp := remotePost(bobIRI + "/notes/7")
+	rp.CommunityIRI = groupIRI
+	id, _, err := e.posts.PublishRemote(e.ctx, rp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := e.state(id); s.CommunityIRI != groupIRI || s.CommunityID != "" {
+		t.Fatalf("state %+v, want remote community %s", s, groupIRI)
+	}
+	other, _, err := e.posts.PublishRemote(e.ctx, remotePost(bobIRI+"/notes/8"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = e.posts.RemoveByCommunity(e.ctx, rp.ObjectIRI, evilIRI, evilIRI+"/announces/1")
+	wantErr(t, "removal by another group", err, app.ErrPostNotInCommunity)
+	_, err = e.posts.RemoveByCommunity(e.ctx, bobIRI+"/notes/8", groupIRI, groupIRI+"/announces/2")
+	wantErr(t, "removal of a post of no remote community", err, app.ErrPostNotInCommunity)
+	_, err = e.posts.RemoveByCommunity(e.ctx, "https://nowhere.example/x", groupIRI, groupIRI+"/announces/3")
+	wantErr(t, "removal of an unknown post", err, app.ErrPostNotFound)
+
+	p1, err := e.posts.RemoveByCommunity(e.ctx, rp.ObjectIRI, groupIRI, groupIRI+"/announces/4")
+	if err != nil || p1 == 0 {
+		t.Fatalf("RemoveByCommunity = %d, %v", p1, err)
+	}
+	if p2, err := e.posts.RemoveByCommunity(e.ctx, rp.ObjectIRI, groupIRI, groupIRI+"/announces/4"); err != nil || p2 != p1 {
+		t.Fatalf("replayed removal = %d, %v; want %d", p2, err, p1)
+	}
+	if _, err := e.posts.RemoveByCommunity(e.ctx, rp.ObjectIRI, groupIRI, groupIRI+"/announces/5"); err != nil {
+		t.Fatalf("removal of a removed post: %v, want a no-op", err)
+	}
+	payloads, envs := e.read(post.Stream(id))
+	if len(payloads) != 2 || !reflect.DeepEqual(payloads[1], post.Removed{By: groupIRI}) ||
+		envs[1].Metadata.Actor != groupIRI || envs[1].Metadata.Origin != "lemmy.example" {
+		t.Fatalf("stream %+v, meta %+v; want published, removed by %s", payloads, envs[len(envs)-1].Metadata, groupIRI)
+	}
+	if s := e.state(id); !s.Removed {
+		t.Fatalf("state %+v, want removed", s)
+	}
+	if s := e.state(other); s.Removed {
+		t.Fatalf("other post %+v removed", s)
+	}
+}
+
 func TestPostsAnnounceBoostLike(t *testing.T) {
 	e := newPostEnv(t)
 	root := e.publish(app.PublishPost{Author: alice, CommunityID: "c1"})

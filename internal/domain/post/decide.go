@@ -181,13 +181,16 @@ type NewRemotePost struct {
 	// none); a reply takes its parent's.
 	CommunityID         string
 	CommunityVisibility community.Visibility
-	Thread              Thread
-	Visibility          Visibility
-	Texts               Texts
-	Hashtags, Mentions  []string
-	Attachments         []Attachment
-	Descriptions        []string
-	Sensitive           bool
+	// CommunityIRI is the remote community (a Group on another server)
+	// it was posted into; ignored when CommunityID is set.
+	CommunityIRI       string
+	Thread             Thread
+	Visibility         Visibility
+	Texts              Texts
+	Hashtags, Mentions []string
+	Attachments        []Attachment
+	Descriptions       []string
+	Sensitive          bool
 	// PublishedAt is the post's own publication time (RFC 3339).
 	PublishedAt string
 	// Activity is the Create as received (announced unmodified).
@@ -211,10 +214,16 @@ func PublishRemote(s State, in NewRemotePost, sealer personal.Sealer) (Published
 		return Published{}, fieldErr("attributedTo", "the author must be an actor IRI")
 	case !ValidKind(in.Kind):
 		return Published{}, fieldErr("type", "must be Note or Article")
+	case in.CommunityIRI != "" && !strings.Contains(in.CommunityIRI, "://"):
+		return Published{}, fieldErr("audience", "the community must be an actor IRI")
 	}
 	inReplyTo, rootID, communityID, err := threadOf(in.ID, in.Thread, in.CommunityID, false)
 	if err != nil {
 		return Published{}, err
+	}
+	communityIRI := in.CommunityIRI
+	if communityID != "" {
+		communityIRI = ""
 	}
 	visibility, err := postVisibility(in.Visibility, communityID, in.CommunityVisibility)
 	if err != nil {
@@ -242,7 +251,7 @@ func PublishRemote(s State, in NewRemotePost, sealer personal.Sealer) (Published
 		return Published{}, err
 	}
 	return Published{PostID: in.ID, Kind: in.Kind, AuthorIRI: in.AuthorIRI, ObjectIRI: in.ObjectIRI, URL: in.URL,
-		CommunityID: communityID, InReplyTo: inReplyTo, RootID: rootID, Visibility: visibility,
+		CommunityID: communityID, CommunityIRI: communityIRI, InReplyTo: inReplyTo, RootID: rootID, Visibility: visibility,
 		Languages: Languages(texts.ContentMap), Hashtags: remoteHashtags(in.Hashtags),
 		Mentions: uniqueLimited(in.Mentions, MaxMentions), Attachments: slices.Clone(attachments),
 		Sensitive: in.Sensitive, Content: sealed, PublishedAt: in.PublishedAt}, nil
@@ -347,6 +356,20 @@ func Remove(s State, by, reason string) (Removed, error) {
 		return Removed{}, err
 	}
 	return Removed{CommunityID: s.CommunityID, By: by, Reason: reason}, nil
+}
+
+// RemoveByCommunity decides the removal of a received post by its remote
+// community: groupIRI, whose Group sent an Announce{Delete} of the post
+// (FEP-1b12: its moderators removed it), must be the community the post
+// was posted into.
+func RemoveByCommunity(s State, groupIRI string) (Removed, error) {
+	if err := s.Live(); err != nil {
+		return Removed{}, err
+	}
+	if s.CommunityIRI == "" || s.CommunityIRI != groupIRI {
+		return Removed{}, fmt.Errorf("%w: %s is not a post of %s", ErrNotInCommunity, s.ID, groupIRI)
+	}
+	return Removed{By: groupIRI}, nil
 }
 
 // Announce decides that the post's community shares it with its

@@ -15,6 +15,8 @@ import (
 const (
 	bobIRI  = "https://remote.example/users/bob"
 	evilIRI = "https://evil.example/users/mallory"
+	// groupIRI is a community's Group on another server.
+	groupIRI = "https://lemmy.example/c/bees"
 )
 
 var plain = personal.Plain{}
@@ -39,6 +41,9 @@ var (
 		Visibility: post.Direct, Mentions: []string{bobIRI}}
 	remoteRoot = post.Published{PostID: "r1", Kind: post.Note, AuthorIRI: bobIRI, ObjectIRI: bobIRI + "/notes/1",
 		CommunityID: "c1", RootID: "r1", Visibility: post.Public}
+	// inRemoteGroup is a received post of a community on another server.
+	inRemoteGroup = post.Published{PostID: "r2", Kind: post.Note, AuthorIRI: bobIRI, ObjectIRI: bobIRI + "/notes/2",
+		CommunityIRI: groupIRI, RootID: "r2", Visibility: post.Public}
 )
 
 func fold(ps ...any) post.State {
@@ -237,6 +242,16 @@ func TestPublishRemote(t *testing.T) {
 			Visibility: post.Public, Languages: []string{"en"}, Hashtags: []string{"bees"},
 			Mentions: []string{"https://hanse.example/users/alice"}, PublishedAt: "2026-05-04T10:00:00Z",
 			Content: sealed(bobIRI, post.Content{ContentMap: map[string]string{"en": "<p>Hi</p>"}, Activity: `{"type":"Create"}`})}},
+		{name: "into a remote community", in: newRemote(func(in *post.NewRemotePost) {
+			in.CommunityID, in.CommunityIRI = "", groupIRI
+		}), want: post.Published{PostID: "r9", Kind: post.Note, AuthorIRI: bobIRI, ObjectIRI: bobIRI + "/notes/9",
+			URL: "https://remote.example/@bob/9", CommunityIRI: groupIRI, RootID: "r9", Visibility: post.Public,
+			Languages: []string{"en"}, Hashtags: []string{"bees"}, Mentions: []string{"https://hanse.example/users/alice"},
+			PublishedAt: "2026-05-04T10:00:00Z",
+			Content:     sealed(bobIRI, post.Content{ContentMap: map[string]string{"en": "<p>Hi</p>"}, Activity: `{"type":"Create"}`})}},
+		{name: "remote community is not an IRI", in: newRemote(func(in *post.NewRemotePost) {
+			in.CommunityID, in.CommunityIRI = "", "bees"
+		}), wantField: "audience"},
 		{name: "only attachments, surplus dropped", in: newRemote(func(in *post.NewRemotePost) {
 			in.Texts = post.Texts{}
 			in.Attachments = make([]post.Attachment, 20)
@@ -259,6 +274,12 @@ func TestPublishRemote(t *testing.T) {
 			check(t, got, err, tt.want, tt.wantErr, tt.wantField)
 		})
 	}
+	t.Run("a local community wins over a remote one", func(t *testing.T) {
+		got, err := post.PublishRemote(post.State{}, newRemote(func(in *post.NewRemotePost) { in.CommunityIRI = groupIRI }), plain)
+		if err != nil || got.CommunityID != "c1" || got.CommunityIRI != "" {
+			t.Fatalf("got community %q / %q, %v; want c1 and no remote community", got.CommunityID, got.CommunityIRI, err)
+		}
+	})
 	t.Run("members-only community", func(t *testing.T) {
 		got, err := post.PublishRemote(post.State{}, newRemote(func(in *post.NewRemotePost) {
 			in.CommunityVisibility = community.Members
@@ -327,6 +348,9 @@ func TestDecisions(t *testing.T) {
 	remove := func(reason string) decision {
 		return func(s post.State) (any, error) { return post.Remove(s, "fac", reason) }
 	}
+	removeBy := func(group string) decision {
+		return func(s post.State) (any, error) { return post.RemoveByCommunity(s, group) }
+	}
 	announce := func(s post.State) (any, error) { return post.Announce(s) }
 	boost := func(who string) decision {
 		return func(s post.State) (any, error) { return post.Boost(s, who, who+"/a1") }
@@ -357,6 +381,14 @@ func TestDecisions(t *testing.T) {
 		{"remove twice", []any{root, post.Removed{}}, remove(""), nil, post.ErrRemoved, ""},
 		{"remove deleted", []any{root, post.Deleted{}}, remove(""), nil, post.ErrDeleted, ""},
 		{"reason too long", []any{root}, remove(strings.Repeat("x", 501)), nil, nil, "reason"},
+
+		{"remote community removes its post", []any{inRemoteGroup}, removeBy(groupIRI), post.Removed{By: groupIRI}, nil, ""},
+		{"another group removes", []any{inRemoteGroup}, removeBy(evilIRI), nil, post.ErrNotInCommunity, ""},
+		{"remote group removes a post of no remote community", []any{remoteRoot}, removeBy(groupIRI), nil, post.ErrNotInCommunity, ""},
+		{"remote group removes a local post", []any{loose}, removeBy(groupIRI), nil, post.ErrNotInCommunity, ""},
+		{"remote community removes twice", []any{inRemoteGroup, post.Removed{By: groupIRI}}, removeBy(groupIRI), nil, post.ErrRemoved, ""},
+		{"remote community removes a deleted post", []any{inRemoteGroup, post.Deleted{}}, removeBy(groupIRI), nil, post.ErrDeleted, ""},
+		{"remote community removes an unknown post", nil, removeBy(groupIRI), nil, post.ErrNotFound, ""},
 
 		{"announce", []any{reply}, announce, post.Announced{CommunityID: "c1"}, nil, ""},
 		{"announce remote member's post", []any{remoteRoot}, announce, post.Announced{CommunityID: "c1"}, nil, ""},

@@ -100,6 +100,10 @@ type Published struct {
 	URL string `json:"url,omitempty"`
 	// CommunityID is the local community the post was posted into.
 	CommunityID string `json:"communityId,omitempty"`
+	// CommunityIRI is a received post's remote community: the Group on
+	// another server it was posted into (FEP-1b12), which may remove it
+	// here (RemoveByCommunity). Empty when CommunityID is set.
+	CommunityIRI string `json:"communityIri,omitempty"`
 	// InReplyTo is the local post id or remote object IRI answered;
 	// RootID the local id of the thread's first post (itself for roots).
 	InReplyTo  string     `json:"inReplyTo,omitempty"`
@@ -132,7 +136,9 @@ type Deleted struct {
 	By string `json:"by,omitempty"`
 }
 
-// Removed: a facilitator of the post's community removed it.
+// Removed: a facilitator of the post's community removed it, or, for a
+// received post of a remote community, that community's Group (By is then
+// the Group's IRI and CommunityID is empty).
 type Removed struct {
 	CommunityID string `json:"communityId"`
 	By          string `json:"by"`

@@ -74,6 +74,9 @@ type State struct {
 	// ObjectIRI is a remote post's id.
 	ObjectIRI   string
 	CommunityID string
+	// CommunityIRI is a received post's remote community (its Group's
+	// IRI).
+	CommunityIRI string
 	// InReplyTo is what the post answers ("" for a thread's first post);
 	// RootID the local id of the thread's first post (the post's own id
 	// for roots).
@@ -153,7 +156,7 @@ func (s *State) Apply(payload any) error {
 			return fmt.Errorf("post: %s applied to existing post %s", TypePublished, s.ID)
 		}
 		*s = State{Exists: true, ID: e.PostID, Kind: e.Kind, AuthorID: e.AuthorID, AuthorIRI: e.AuthorIRI,
-			ObjectIRI: e.ObjectIRI, CommunityID: e.CommunityID, InReplyTo: e.InReplyTo, RootID: e.RootID,
+			ObjectIRI: e.ObjectIRI, CommunityID: e.CommunityID, CommunityIRI: e.CommunityIRI, InReplyTo: e.InReplyTo, RootID: e.RootID,
 			Visibility: e.Visibility, Mentions: e.Mentions, Sensitive: e.Sensitive}
 	case Edited:
 		s.Mentions, s.Sensitive = e.Mentions, e.Sensitive
