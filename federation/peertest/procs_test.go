@@ -153,13 +153,16 @@ func (p *peer) control(t *testing.T, method, path string, body, out any) int {
 
 // received is one activity the peer's inbox recorded.
 type received struct {
-	Type       string          `json:"type"`
-	ID         string          `json:"id"`
-	Actor      string          `json:"actor"`
-	Object     string          `json:"object"`
-	ObjectType string          `json:"objectType"`
-	Content    string          `json:"content"`
-	JSON       json.RawMessage `json:"json"`
+	Type       string `json:"type"`
+	ID         string `json:"id"`
+	Actor      string `json:"actor"`
+	Object     string `json:"object"`
+	ObjectType string `json:"objectType"`
+	// InnerObject is the object of an announced activity (Announce{Create}
+	// or Announce{Delete}) or the announced object's id.
+	InnerObject string          `json:"innerObject"`
+	Content     string          `json:"content"`
+	JSON        json.RawMessage `json:"json"`
 }
 
 func (p *peer) inbox(t *testing.T) []received {

@@ -1,7 +1,8 @@
 // A small ActivityPub peer built with Fedify, used by Hanse's federation
 // interoperability test (federation/peertest). It serves one Person, "peer",
 // on plain http://127.0.0.1:<port>, auto-accepts follows, records everything
-// its inbox receives, and offers a tiny control API to the test:
+// its inbox receives, serves the notes it posted (/notes/{id}) and their
+// Creates (/notes/{id}/activity), and offers a tiny control API to the test:
 //
 //   POST /control/follow {"handle": "user@host:port"}  look the handle up and send Follow
 //   POST /control/post {"to": "<group IRI>", "content": "…"}  send Create{Note} to a
@@ -58,6 +59,10 @@ const followers = new Map();
 const following = new Map();
 /** Notes the peer published: id → Note, served at /notes/{id}. */
 const notes = new Map();
+/** Their Create activities: id → Create, served at /notes/{id}/activity
+ * (Fedify does not trust an object embedded by another server: a group's
+ * Announce{Create} makes the receiver fetch the Create from its origin). */
+const creates = new Map();
 /** Warnings and errors from Fedify and the listeners. */
 const log = [];
 /** HTTP exchanges in both directions, with the signature scheme used. */
@@ -203,6 +208,7 @@ federation.setOutboxDispatcher(
 );
 
 federation.setObjectDispatcher(Note, "/notes/{id}", (_ctx, values) => notes.get(values.id) ?? null);
+federation.setObjectDispatcher(Create, "/notes/{id}/activity", (_ctx, values) => creates.get(values.id) ?? null);
 
 /** record appends a summary of a received activity to the inbox list. */
 async function record(ctx, activity, extra = {}) {
@@ -369,6 +375,7 @@ async function control(req, body, ctx) {
       ccs: [PUBLIC_COLLECTION, ctx.getFollowersUri(IDENTIFIER)],
       audience: group.id,
     });
+    creates.set(id, create);
     await ctx.sendActivity({ identifier: IDENTIFIER }, group, create);
     return [202, { note: noteId.href, create: create.id.href }];
   }
