@@ -7,8 +7,9 @@
 //     addressed to or mentioning a local community's Group become posts of
 //     the community (the community gate refuses non-members and banned
 //     people), replies to local posts join their threads, posts and boosts
-//     by actors local people follow enter their timelines, and Like,
-//     Undo{Like}, Update and Delete reach the posts they name; a remote
+//     by actors local people follow enter their timelines (and leave them
+//     again on the booster's Undo{Announce}), and Like, Undo{Like},
+//     Update and Delete reach the posts they name; a remote
 //     community's Announce{Delete} removes a received post of that
 //     community (one addressed to the Group that announced it, or naming
 //     it as audience). Received HTML is sanitised with bluemonday's UGC

@@ -94,6 +94,11 @@ func (p *fakePosts) Boost(_ context.Context, postID, boosterIRI, activityID stri
 	return 1, nil
 }
 
+func (p *fakePosts) Unboost(_ context.Context, postID, boosterIRI, activityID string) (events.Position, error) {
+	p.add("unboost %s by %s (%s)", postID, boosterIRI, activityID)
+	return 1, nil
+}
+
 func (p *fakePosts) Like(_ context.Context, postID, liker, activityID string) (events.Position, error) {
 	p.add("like %s by %s (%s)", postID, liker, activityID)
 	return 1, nil

@@ -37,6 +37,7 @@ type PostCommands interface {
 	DeleteRemote(ctx context.Context, objectIRI, actorIRI string) (events.Position, error)
 	RemoveByCommunity(ctx context.Context, objectIRI, groupIRI, activityID string) (events.Position, error)
 	Boost(ctx context.Context, postID, boosterIRI, activityID string) (events.Position, error)
+	Unboost(ctx context.Context, postID, boosterIRI, activityID string) (events.Position, error)
 	Like(ctx context.Context, postID, liker, activityID string) (events.Position, error)
 	Unlike(ctx context.Context, postID, liker string) (events.Position, error)
 	Load(ctx context.Context, postID string) (post.State, error)
@@ -88,6 +89,9 @@ var ErrNotBound = errors.New("communities: reactor used before Bind")
 //   - Announce{Delete} of a received post by the remote community it was
 //     posted into (its moderators removed it, FEP-1b12) →
 //     RemoveByCommunity;
+//   - Undo{Announce} (embedded, of a post recorded here) by its announcer
+//     → Unboost: the post leaves the home timelines of the people who
+//     follow only the booster;
 //   - Like / Undo{Like} of a post recorded here → Like / Unlike;
 //   - Update / Delete of a received post by its author → EditRemote /
 //     DeleteRemote.
@@ -207,8 +211,11 @@ func (r inbound) process(ctx context.Context, rec *remote.ActivityReceived) erro
 		return err
 	case as2.TypeUndo:
 		inner := act.InlineObject()
+		if inner != nil && inner.Type == as2.TypeAnnounce {
+			return r.unboost(ctx, rec, inner)
+		}
 		if inner == nil || inner.Type != as2.TypeLike {
-			return nil // Undo{Follow} is the inbox processor's; a Like by IRI cannot be told apart
+			return nil // Undo{Follow} is the inbox processor's; a Like or Announce by IRI cannot be told apart
 		}
 		if inner.ActorID() != rec.Actor {
 			return skipf("Undo by %s of a Like by %s", rec.Actor, inner.ActorID())
@@ -429,6 +436,37 @@ func (r inbound) announce(ctx context.Context, rec *remote.ActivityReceived, act
 		return err
 	}
 	_, err = r.Posts.Boost(ctx, id, rec.Actor, rec.ActivityID)
+	return err
+}
+
+// unboost applies a received Undo{Announce}: the actor withdraws its
+// boost of a post recorded here (the post leaves the timelines the boost
+// had brought it into). The Announce must be the Undo's actor's own; its
+// object may be the post's IRI, the post, or the Create of it (FEP-1b12).
+// Whether the actor had boosted the post is the command's decision (a
+// withdrawal of no boost changes nothing). Local people need not follow
+// the actor any more: a boost recorded while they did is withdrawn too.
+func (r inbound) unboost(ctx context.Context, rec *remote.ActivityReceived, announce *as2.Object) error {
+	if announce.ActorID() != rec.Actor {
+		return skipf("Undo by %s of an Announce by %q", rec.Actor, announce.ActorID())
+	}
+	ref := announce.Object.First()
+	iri := ref.ID
+	if o := ref.Object; o != nil {
+		switch {
+		case o.Type == as2.TypeCreate:
+			iri = o.ObjectID()
+		case IsPostType(o.Type):
+			iri = o.ID
+		default:
+			return nil // an Announce{Delete}, Announce{Like}… undone: nothing was boosted
+		}
+	}
+	postID, known, err := r.knownPost(ctx, iri)
+	if err != nil || !known {
+		return err
+	}
+	_, err = r.Posts.Unboost(ctx, postID, rec.Actor, rec.ActivityID)
 	return err
 }
 

@@ -229,6 +229,65 @@ func TestInboundAnnounces(t *testing.T) {
 	e.expect("a foreign embedded object", "fetch "+other)
 }
 
+// undoAnnounce is Mastodon's Undo{Announce} of the boost in
+// mastodon/announce.json (UndoAnnounceSerializer: the Announce embedded,
+// its object the status's IRI), with the Announce's object replaced by
+// object (raw JSON) when given.
+func undoAnnounce(t *testing.T, actor, object string) []byte {
+	t.Helper()
+	ann := fixture(t, "mastodon/announce.json")
+	if object != "" {
+		ann = bytes.Replace(ann, []byte(`"http://mastodon.example.org/@admin/99541947525187367"`), []byte(object), 1)
+	}
+	if actor != admin {
+		ann = bytes.ReplaceAll(ann, []byte(`"actor": "`+admin+`"`), []byte(`"actor": "`+actor+`"`))
+	}
+	return []byte(`{"@context":"https://www.w3.org/ns/activitystreams","type":"Undo",
+		"id":"` + admin + `#announces/99542391527669785/undo","actor":"` + admin + `",
+		"to":["https://www.w3.org/ns/activitystreams#Public"],"object":` + string(ann) + `}`)
+}
+
+// TestInboundUndoAnnounce: a booster's Undo{Announce} of a post recorded
+// here withdraws its boost (Unboost); the Announce must be the Undo's
+// actor's own, and Undos of other announces or of unknown posts change
+// nothing.
+func TestInboundUndoAnnounce(t *testing.T) {
+	e := newInbound(t, admin)
+	status := "http://mastodon.example.org/@admin/99541947525187367"
+	e.fetch.docs[status] = `{"id":"` + status + `","type":"Note","attributedTo":"` + admin + `",
+		"to":["https://www.w3.org/ns/activitystreams#Public"],"content":"<p>boosted</p>"}`
+	e.mustReceive(admin, fixture(t, "mastodon/announce.json"))
+	e.calls.take()
+	id := app.PostIDForIRI(status)
+	undoID := admin + "#announces/99542391527669785/undo"
+
+	e.mustReceive(admin, undoAnnounce(t, admin, ""))
+	e.expect("Mastodon's Undo{Announce} of a boosted status", "unboost "+id+" by "+admin+" ("+undoID+")")
+
+	// The Announce may embed the post, or the Create of it (FEP-1b12).
+	e.mustReceive(admin, undoAnnounce(t, admin, `{"id":"`+status+`","type":"Note","attributedTo":"`+admin+`"}`))
+	e.expect("the post embedded", "unboost "+id+" by "+admin+" ("+undoID+")")
+	e.mustReceive(admin, undoAnnounce(t, admin, `{"id":"`+status+`/activity","type":"Create","actor":"`+admin+`",
+		"object":{"id":"`+status+`","type":"Note","attributedTo":"`+admin+`"}}`))
+	e.expect("the Create embedded", "unboost "+id+" by "+admin+" ("+undoID+")")
+
+	// A local post boosted by a remote actor.
+	e.posts.known["p1"] = post.State{Exists: true, ID: "p1", AuthorID: "a1"}
+	e.mustReceive(admin, undoAnnounce(t, admin, `"`+aliceIRI+`/posts/p1"`))
+	e.expect("a local post", "unboost p1 by "+admin+" ("+undoID+")")
+
+	mallory := "https://mastodon.example.org/users/mallory"
+	e.mustReceive(admin, undoAnnounce(t, mallory, ""))
+	e.expect("an Undo of someone else's Announce")
+	e.mustReceive(admin, undoAnnounce(t, admin, `"http://mastodon.example.org/@admin/404"`))
+	e.expect("an Undo{Announce} of an unknown post")
+	e.mustReceive(admin, undoAnnounce(t, admin, `{"id":"https://x.example/d","type":"Delete","actor":"`+admin+`","object":"`+status+`"}`))
+	e.expect("an Undo of an Announce{Delete}")
+	e.mustReceive(admin, []byte(`{"type":"Undo","id":"`+undoID+`","actor":"`+admin+`",
+		"object":"http://mastodon.example.org/users/admin/statuses/99542391527669785/activity"}`))
+	e.expect("an Undo of an Announce by IRI cannot be told apart")
+}
+
 // TestInboundCommunityRemovals: a remote community's Announce{Delete} of a
 // received post (its moderators removed it, FEP-1b12) removes the post
 // here; whether the announcer is the post's community is the command's

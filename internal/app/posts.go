@@ -645,12 +645,39 @@ var errAlreadyDone = errors.New("app: already done")
 
 // Boost records that the remote actor boosterIRI announced the post
 // (activity activityID). Replays and second boosts by the same actor give
-// (0, nil).
+// (0, nil). Without an activity id the event id is new each time (a
+// derived one would swallow a boost after an Unboost).
 func (p *Posts) Boost(ctx context.Context, postID, boosterIRI, activityID string) (events.Position, error) {
 	eventID := events.DerivedUUID(post.TypeBoosted, postID, boosterIRI, activityID)
+	if activityID == "" {
+		eventID = p.id()
+	}
 	pos, err := p.change(ctx, postID, eventID, p.remoteMeta(boosterIRI, activityID), func(s post.State) (any, error) {
 		ev, err := post.Boost(s, boosterIRI, activityID)
 		if errors.Is(err, post.ErrAlreadyBoosted) {
+			return nil, errAlreadyDone
+		}
+		return ev, err
+	})
+	if errors.Is(err, errAlreadyDone) {
+		return 0, nil
+	}
+	return pos, err
+}
+
+// Unboost records that the remote actor boosterIRI withdrew its boost of
+// the post (a received Undo{Announce}, activity activityID): the post
+// leaves the timelines the boost had brought it into. Replays of the same
+// activity return the first position; withdrawing a boost that is not
+// there (never boosted, withdrawn already) gives (0, nil).
+func (p *Posts) Unboost(ctx context.Context, postID, boosterIRI, activityID string) (events.Position, error) {
+	eventID := p.id()
+	if activityID != "" {
+		eventID = events.DerivedUUID(post.TypeUnboosted, postID, boosterIRI, activityID)
+	}
+	pos, err := p.change(ctx, postID, eventID, p.remoteMeta(boosterIRI, activityID), func(s post.State) (any, error) {
+		ev, err := post.Unboost(s, boosterIRI, activityID)
+		if errors.Is(err, post.ErrNotBoosted) {
 			return nil, errAlreadyDone
 		}
 		return ev, err

@@ -554,6 +554,63 @@ func TestPostsAnnounceBoostLike(t *testing.T) {
 	wantErr(t, "like deleted", err, app.ErrPostDeleted)
 }
 
+func TestPostsUnboost(t *testing.T) {
+	e := newPostEnv(t)
+	loose := e.publish(app.PublishPost{Author: alice})
+	const other = "https://elsewhere.example/users/dora"
+	if _, err := e.posts.Boost(e.ctx, loose, bobIRI, bobIRI+"/announce/1"); err != nil {
+		t.Fatal(err)
+	}
+	u1, err := e.posts.Unboost(e.ctx, loose, bobIRI, bobIRI+"/announce/1/undo")
+	if err != nil || u1 == 0 {
+		t.Fatalf("Unboost = %d, %v", u1, err)
+	}
+	if u, err := e.posts.Unboost(e.ctx, loose, bobIRI, bobIRI+"/announce/1/undo"); err != nil || u != u1 {
+		t.Fatalf("replayed Unboost = %d, %v; want %d", u, err, u1)
+	}
+	if u, err := e.posts.Unboost(e.ctx, loose, bobIRI, bobIRI+"/announce/1/undo-again"); err != nil || u != 0 {
+		t.Fatalf("second Unboost = %d, %v; want (0, nil)", u, err)
+	}
+	if u, err := e.posts.Unboost(e.ctx, loose, other, other+"/undo"); err != nil || u != 0 {
+		t.Fatalf("Unboost by an actor that never boosted = %d, %v; want (0, nil)", u, err)
+	}
+	// Boosting again after the withdrawal is a new boost, with or without
+	// an activity id.
+	if b, err := e.posts.Boost(e.ctx, loose, bobIRI, bobIRI+"/announce/2"); err != nil || b == 0 {
+		t.Fatalf("Boost after Unboost = %d, %v", b, err)
+	}
+	if _, err := e.posts.Unboost(e.ctx, loose, bobIRI, ""); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := e.posts.Boost(e.ctx, loose, bobIRI, ""); err != nil || b == 0 {
+		t.Fatalf("Boost without activity id after Unboost = %d, %v", b, err)
+	}
+	got := mustRead(e.env, post.Stream(loose))[1:]
+	want := []any{
+		post.Boosted{BoosterIRI: bobIRI, ActivityID: bobIRI + "/announce/1"},
+		post.Unboosted{BoosterIRI: bobIRI, ActivityID: bobIRI + "/announce/1/undo"},
+		post.Boosted{BoosterIRI: bobIRI, ActivityID: bobIRI + "/announce/2"},
+		post.Unboosted{BoosterIRI: bobIRI},
+		post.Boosted{BoosterIRI: bobIRI},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("post stream after the boosts\n got %+v\nwant %+v", got, want)
+	}
+	if s, err := e.posts.Load(e.ctx, loose); err != nil || !reflect.DeepEqual(s.Boosters, []string{bobIRI}) {
+		t.Fatalf("boosters = %v, %v", s.Boosters, err)
+	}
+
+	_, err = e.posts.Unboost(e.ctx, loose, "bob", "x")
+	wantField(t, "booster not an IRI", err, "actor")
+	_, err = e.posts.Unboost(e.ctx, "0192f1c4-0000-7000-8000-000000000000", bobIRI, "x")
+	wantErr(t, "unboost unknown", err, app.ErrPostNotFound)
+	if _, err := e.posts.Delete(e.ctx, loose, alice); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.posts.Unboost(e.ctx, loose, bobIRI, bobIRI+"/announce/3/undo")
+	wantErr(t, "unboost a deleted post", err, app.ErrPostDeleted)
+}
+
 func TestPostsConcurrentChangesRetry(t *testing.T) {
 	e := newPostEnv(t)
 	root := e.publish(app.PublishPost{Author: alice, CommunityID: "c1"})

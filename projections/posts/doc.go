@@ -9,6 +9,11 @@
 // (from actor.created), so that local posts carry their author's IRI and
 // direct posts reach the local people they mention.
 //
+// A boost (post.boosted) adds a row under the booster's source;
+// post.unboosted takes that row out again (never the post's own row when
+// the booster wrote it), so the post leaves the home timelines of people
+// who follow only the booster.
+//
 // For documents that apply their own visibility rule (ActivityPub objects,
 // Tombstones, outbox and featured collections) it also keeps a received
 // post's Create as received, when a post went (deleted, removed, or its

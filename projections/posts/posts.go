@@ -97,7 +97,7 @@ func init() {
 		actor.TypeCreated,
 		post.TypePublished, post.TypeEdited, post.TypeDeleted, post.TypeRemoved, post.TypeAnnounced,
 		post.TypeThreadLocked, post.TypeThreadUnlocked, post.TypePinned, post.TypeUnpinned,
-		post.TypeBoosted, post.TypeLiked, post.TypeLikeUndone,
+		post.TypeBoosted, post.TypeUnboosted, post.TypeLiked, post.TypeLikeUndone,
 		media.TypeUploaded, media.TypeDeleted,
 		account.TypeErased,
 		follow.TypeRequested, follow.TypeAccepted, follow.TypeRejected, follow.TypeUndone, follow.TypeRemoved,
@@ -349,6 +349,8 @@ func (a *applier) apply(payload any) error {
 		return err
 	case *post.Boosted:
 		return a.boosted(a.streamID("post-"), ev)
+	case *post.Unboosted:
+		return a.unboosted(a.streamID("post-"), ev)
 	case *post.Liked:
 		return a.liked(ev.PostID, ev.Liker)
 	case *post.LikeUndone:
@@ -653,6 +655,22 @@ func (a *applier) boosted(id string, ev *post.Boosted) error {
 		return err
 	}
 	_, err = a.exec(`INSERT OR IGNORE INTO {timeline} (source, seq, post_id) VALUES (?, ?, ?)`, SourceIRI+ev.BoosterIRI, int64(a.e.Position), id)
+	return err
+}
+
+// unboosted takes out the timeline row a booster's boost had added (not
+// the post's own row when the booster is its author) and counts the boost
+// no more.
+func (a *applier) unboosted(id string, ev *post.Unboosted) error {
+	res, err := a.exec(`DELETE FROM {timeline} WHERE source = ? AND post_id = ?
+		AND seq <> coalesce((SELECT seq FROM {posts} WHERE id = ?), 0)`, SourceIRI+ev.BoosterIRI, id, id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err
+	}
+	_, err = a.exec(`UPDATE {posts} SET boost_count = boost_count - 1 WHERE id = ? AND boost_count > 0`, id)
 	return err
 }
 

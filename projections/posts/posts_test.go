@@ -321,6 +321,78 @@ func TestHomeTimelineAndPaging(t *testing.T) {
 	projectiontest.RebuildTwiceSameChecksum(t, r, posts.Name, nil)
 }
 
+// TestUnboost: a withdrawn boost takes the post out of the home timelines
+// of the people who follow only the booster; people who see it otherwise
+// (following its author, another booster) keep it, and a booster's own
+// post keeps its own row.
+func TestUnboost(t *testing.T) {
+	const daveIRI = "https://remote.example/users/dave"
+	w := newWorld(t)
+	w.follow("alice", bobIRI)    // follows only the booster
+	w.follow("dave", carolIRI)   // follows the author
+	w.follow("follower", bobIRI) // follows both boosters
+	w.follow("follower", daveIRI)
+	w.publish(post.Published{PostID: "carol1", AuthorIRI: carolIRI, ObjectIRI: carolIRI + "/1"}, "x")
+	w.publish(post.Published{PostID: "bob1", AuthorIRI: bobIRI, ObjectIRI: bobIRI + "/1"}, "x")
+	w.on(post.Stream("carol1"), post.Boosted{BoosterIRI: bobIRI, ActivityID: bobIRI + "/a/1"})
+	w.on(post.Stream("carol1"), post.Boosted{BoosterIRI: daveIRI, ActivityID: daveIRI + "/a/1"})
+	w.on(post.Stream("bob1"), post.Boosted{BoosterIRI: bobIRI, ActivityID: bobIRI + "/a/2"}) // bob boosts his own post
+	q, r := w.start()
+
+	home := func(person string) []string {
+		t.Helper()
+		ps, err := q.HomeTimeline(ctx, person, posts.Page{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids(ps)
+	}
+	boosts := func(id string) int {
+		t.Helper()
+		p, err := q.Get(ctx, id, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.BoostCount
+	}
+	if got := home("alice"); !reflect.DeepEqual(got, []string{"bob1", "carol1"}) {
+		t.Fatalf("alice's home before = %v", got)
+	}
+	if boosts("carol1") != 2 || boosts("bob1") != 1 {
+		t.Fatalf("boost counts before: %d, %d", boosts("carol1"), boosts("bob1"))
+	}
+
+	w.on(post.Stream("carol1"), post.Unboosted{BoosterIRI: bobIRI, ActivityID: bobIRI + "/a/1/undo"})
+	w.on(post.Stream("bob1"), post.Unboosted{BoosterIRI: bobIRI, ActivityID: bobIRI + "/a/2/undo"})
+	w.on(post.Stream("carol1"), post.Unboosted{BoosterIRI: carolIRI}) // no boost of carol's: changes nothing
+	check := func(int) {
+		t.Helper()
+		tests := []struct {
+			person string
+			want   []string
+		}{
+			{"alice", []string{"bob1"}},              // carol1 only came through bob's boost; bob1 is bob's own
+			{"dave", []string{"carol1"}},             // follows the author
+			{"follower", []string{"carol1", "bob1"}}, // dave's boost still brings carol1
+		}
+		for _, tt := range tests {
+			if got := home(tt.person); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("%s's home after the withdrawal = %v, want %v", tt.person, got, tt.want)
+			}
+		}
+		if boosts("carol1") != 1 || boosts("bob1") != 0 {
+			t.Errorf("boost counts after: %d, %d", boosts("carol1"), boosts("bob1"))
+		}
+		ps, err := q.HomeTimeline(ctx, "follower", posts.Page{})
+		if err != nil || len(ps) != 2 || ps[0].BoostedBy != daveIRI || ps[1].BoostedBy != "" {
+			t.Errorf("follower's home entries: %+v, %v", ps, err)
+		}
+	}
+	w.env.WaitAll(r, w.env.Head)
+	check(0)
+	projectiontest.RebuildTwiceSameChecksum(t, r, posts.Name, check)
+}
+
 func TestErasure(t *testing.T) {
 	w := newWorld(t)
 	w.join("c1", "alice")

@@ -407,6 +407,24 @@ func Boost(s State, boosterIRI, activityID string) (Boosted, error) {
 	return Boosted{BoosterIRI: boosterIRI, ActivityID: activityID}, nil
 }
 
+// Unboost decides that the remote actor boosterIRI withdraws its boost of
+// the post (a received Undo{Announce}, activity activityID): only an actor
+// that boosted the post may, and only once per boost (ErrNotBoosted
+// otherwise, which the application treats as a no-op). A deleted or
+// removed post has left every timeline already (its Live error).
+func Unboost(s State, boosterIRI, activityID string) (Unboosted, error) {
+	if err := s.Live(); err != nil {
+		return Unboosted{}, err
+	}
+	switch {
+	case !strings.Contains(boosterIRI, "://"):
+		return Unboosted{}, fieldErr("actor", "must be an actor IRI")
+	case !slices.Contains(s.Boosters, boosterIRI):
+		return Unboosted{}, fmt.Errorf("%w: %s", ErrNotBoosted, s.ID)
+	}
+	return Unboosted{BoosterIRI: boosterIRI, ActivityID: activityID}, nil
+}
+
 // communityRoot checks that s is the live first post of a community's
 // thread.
 func communityRoot(s State) error {

@@ -355,6 +355,9 @@ func TestDecisions(t *testing.T) {
 	boost := func(who string) decision {
 		return func(s post.State) (any, error) { return post.Boost(s, who, who+"/a1") }
 	}
+	unboost := func(who string) decision {
+		return func(s post.State) (any, error) { return post.Unboost(s, who, who+"/undo/1") }
+	}
 	lock := func(s post.State) (any, error) { return post.LockThread(s, "fac") }
 	unlock := func(s post.State) (any, error) { return post.UnlockThread(s, "fac") }
 	pin := func(s post.State) (any, error) { return post.Pin(s, "fac") }
@@ -403,6 +406,21 @@ func TestDecisions(t *testing.T) {
 		{"boost a direct post", []any{dm}, boost(bobIRI), nil, post.ErrNotShareable, ""},
 		{"boost a deleted post", []any{root, post.Deleted{}}, boost(bobIRI), nil, post.ErrDeleted, ""},
 		{"booster not an IRI", []any{root}, boost("bob"), nil, nil, "actor"},
+		{"boost again after withdrawing", []any{root, post.Boosted{BoosterIRI: bobIRI}, post.Unboosted{BoosterIRI: bobIRI}}, boost(bobIRI),
+			post.Boosted{BoosterIRI: bobIRI, ActivityID: bobIRI + "/a1"}, nil, ""},
+
+		{"booster withdraws its boost", []any{root, post.Boosted{BoosterIRI: bobIRI}}, unboost(bobIRI),
+			post.Unboosted{BoosterIRI: bobIRI, ActivityID: bobIRI + "/undo/1"}, nil, ""},
+		{"one of two boosters withdraws", []any{root, post.Boosted{BoosterIRI: bobIRI}, post.Boosted{BoosterIRI: evilIRI}}, unboost(evilIRI),
+			post.Unboosted{BoosterIRI: evilIRI, ActivityID: evilIRI + "/undo/1"}, nil, ""},
+		{"withdraw twice", []any{root, post.Boosted{BoosterIRI: bobIRI}, post.Unboosted{BoosterIRI: bobIRI}}, unboost(bobIRI),
+			nil, post.ErrNotBoosted, ""},
+		{"someone who never boosted withdraws", []any{root, post.Boosted{BoosterIRI: bobIRI}}, unboost(evilIRI), nil, post.ErrNotBoosted, ""},
+		{"withdraw from a post nobody boosted", []any{remoteRoot}, unboost(bobIRI), nil, post.ErrNotBoosted, ""},
+		{"withdraw from a deleted post", []any{root, post.Boosted{BoosterIRI: bobIRI}, post.Deleted{}}, unboost(bobIRI), nil, post.ErrDeleted, ""},
+		{"withdraw from a removed post", []any{root, post.Boosted{BoosterIRI: bobIRI}, post.Removed{}}, unboost(bobIRI), nil, post.ErrRemoved, ""},
+		{"withdraw from an unknown post", nil, unboost(bobIRI), nil, post.ErrNotFound, ""},
+		{"withdrawing booster not an IRI", []any{root, post.Boosted{BoosterIRI: bobIRI}}, unboost("bob"), nil, nil, "actor"},
 
 		{"lock", []any{root}, lock, post.ThreadLocked{By: "fac"}, nil, ""},
 		{"lock twice", []any{root, post.ThreadLocked{}}, lock, nil, post.ErrAlreadyLocked, ""},
@@ -469,7 +487,8 @@ func TestLikes(t *testing.T) {
 }
 
 func TestFoldState(t *testing.T) {
-	s := fold(root, post.ThreadLocked{}, post.Pinned{}, post.Boosted{BoosterIRI: bobIRI}, post.Announced{},
+	s := fold(root, post.ThreadLocked{}, post.Pinned{}, post.Boosted{BoosterIRI: evilIRI}, post.Boosted{BoosterIRI: bobIRI},
+		post.Unboosted{BoosterIRI: evilIRI}, post.Announced{},
 		post.Edited{Mentions: []string{bobIRI}, Sensitive: true}, post.ThreadUnlocked{})
 	want := post.State{Exists: true, ID: "p1", Kind: post.Note, AuthorID: "alice", CommunityID: "c1", RootID: "p1",
 		Visibility: post.Public, Mentions: []string{bobIRI}, Sensitive: true, Announced: true, Pinned: true,

@@ -3,8 +3,9 @@
 // about them — publishing (text limits, languages, hashtags, attachments,
 // visibility, replies inheriting their parent's community and thread),
 // edits and deletions by the author, removal by a community's
-// facilitators, the community's Announce, boosts by remote actors, thread
-// locks and pins. A like is its own small aggregate (LikeStream).
+// facilitators, the community's Announce, boosts by remote actors and
+// their withdrawal (Unboost), thread locks and pins. A like is its own
+// small aggregate (LikeStream).
 //
 // The text a person wrote is personal data: it travels in the events only
 // as Content sealed under the author's data key. The decide functions are

@@ -22,6 +22,9 @@ const (
 	// TypeBoosted: a remote actor that local people follow (a remote
 	// community, say) announced the post; it enters their home timelines.
 	TypeBoosted = "post.boosted"
+	// TypeUnboosted: a booster withdrew its boost (Undo{Announce}); the
+	// post leaves the home timelines it had entered through that boost.
+	TypeUnboosted = "post.unboosted"
 	// Likes live in their own small stream per (post, liker).
 	TypeLiked      = "post.liked"
 	TypeLikeUndone = "post.like_undone"
@@ -180,6 +183,13 @@ type Boosted struct {
 	ActivityID string `json:"activityId,omitempty"`
 }
 
+// Unboosted: BoosterIRI withdrew its boost of the post; ActivityID is the
+// id of the activity that withdrew it (a received Undo{Announce}).
+type Unboosted struct {
+	BoosterIRI string `json:"boosterIri"`
+	ActivityID string `json:"activityId,omitempty"`
+}
+
 // Liked: Liker (local account id or remote actor IRI) liked the post.
 // ActivityID is a remote Like's id.
 type Liked struct {
@@ -206,6 +216,7 @@ func Register(r *events.Registry) {
 	events.Register[Pinned](r, TypePinned, 1, nil)
 	events.Register[Unpinned](r, TypeUnpinned, 1, nil)
 	events.Register[Boosted](r, TypeBoosted, 1, nil)
+	events.Register[Unboosted](r, TypeUnboosted, 1, nil)
 	events.Register[Liked](r, TypeLiked, 1, nil)
 	events.Register[LikeUndone](r, TypeLikeUndone, 1, nil)
 }

@@ -35,6 +35,9 @@ var (
 	ErrNotShareable = errors.New("post: the post's visibility does not allow sharing")
 	// ErrAlreadyBoosted: the actor boosted the post already.
 	ErrAlreadyBoosted = errors.New("post: already boosted by this actor")
+	// ErrNotBoosted: the actor has no boost of the post to withdraw (the
+	// application treats it as a no-op).
+	ErrNotBoosted = errors.New("post: not boosted by this actor")
 	// ErrAlreadyLocked / ErrNotLocked: the thread's lock is already in
 	// the asked state.
 	ErrAlreadyLocked = errors.New("post: thread already locked")
@@ -151,6 +154,8 @@ func (s *State) Apply(payload any) error {
 		return s.Apply(*e)
 	case *Boosted:
 		return s.Apply(*e)
+	case *Unboosted:
+		return s.Apply(*e)
 	case Published:
 		if s.Exists {
 			return fmt.Errorf("post: %s applied to existing post %s", TypePublished, s.ID)
@@ -176,6 +181,11 @@ func (s *State) Apply(payload any) error {
 		s.Pinned = false
 	case Boosted:
 		s.Boosters = append(slices.Clip(s.Boosters), e.BoosterIRI)
+	case Unboosted:
+		s.Boosters = slices.DeleteFunc(slices.Clone(s.Boosters), func(b string) bool { return b == e.BoosterIRI })
+		if len(s.Boosters) == 0 {
+			s.Boosters = nil
+		}
 	default:
 		return fmt.Errorf("post: cannot apply %T", payload)
 	}
