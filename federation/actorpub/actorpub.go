@@ -194,21 +194,26 @@ func (h *Handler) lookupError(w http.ResponseWriter, r *http.Request, err error)
 	}
 }
 
-// Document returns the AS2 actor document of a: id, type, preferredUsername,
-// name, summary (plain text rendered as HTML), url (the profile page),
-// published, inbox, outbox, followers, following, featured,
-// endpoints.sharedInbox, publicKey (current generation, owned by the actor),
-// manuallyApprovesFollowers and discoverable.
-func (h *Handler) Document(a actors.Actor) *as2.Object {
-	iri := h.urls.Actor(a.Kind, a.Username)
+// Document returns the AS2 actor document of a (see ActorDocument).
+func (h *Handler) Document(a actors.Actor) *as2.Object { return ActorDocument(h.urls, a) }
+
+// ActorDocument returns the AS2 actor document of a on the instance with
+// URL scheme u: id, type, preferredUsername, name, summary (plain text
+// rendered as HTML), url (the profile page), published, inbox, outbox,
+// followers, following, featured, endpoints.sharedInbox, publicKey
+// (current generation, owned by the actor), manuallyApprovesFollowers and
+// discoverable. The handler serves it and the outbound projector embeds
+// it in the actor's Update, so both always render the same document.
+func ActorDocument(u urls.Scheme, a actors.Actor) *as2.Object {
+	iri := u.Actor(a.Kind, a.Username)
 	p := &as2.ActorProfile{
 		PreferredUsername:         a.Username,
-		Inbox:                     h.urls.Collection(iri, urls.Inbox),
-		Outbox:                    h.urls.Collection(iri, urls.Outbox),
-		Followers:                 h.urls.Collection(iri, urls.Followers),
-		Following:                 h.urls.Collection(iri, urls.Following),
-		Featured:                  h.urls.Collection(iri, urls.Featured),
-		SharedInbox:               h.urls.SharedInbox(),
+		Inbox:                     u.Collection(iri, urls.Inbox),
+		Outbox:                    u.Collection(iri, urls.Outbox),
+		Followers:                 u.Collection(iri, urls.Followers),
+		Following:                 u.Collection(iri, urls.Following),
+		Featured:                  u.Collection(iri, urls.Featured),
+		SharedInbox:               u.SharedInbox(),
 		ManuallyApprovesFollowers: a.ManuallyApprovesFollowers,
 		Discoverable:              a.Discoverable,
 	}
@@ -221,7 +226,7 @@ func (h *Handler) Document(a actors.Actor) *as2.Object {
 		Kind:      as2.KindActor,
 		Name:      a.Name,
 		Summary:   summaryHTML(a.Summary),
-		URL:       []as2.Link{{Href: h.urls.Profile(a.Username)}},
+		URL:       []as2.Link{{Href: u.Profile(a.Username)}},
 		Published: a.CreatedAt,
 		Profile:   p,
 	}

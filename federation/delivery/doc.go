@@ -1,8 +1,10 @@
 // Package delivery owns the durable outbound deliveries: the
 // federation_deliveries table (one row per activity and inbox, created by
-// the outbound projector), the per-host circuit-breaker table, read
-// functions for the CLI and the admin API, and Workers, which sign and
-// POST due deliveries with per-host and global concurrency limits,
+// the outbound projector), federation_activities (each activity's body,
+// stored once for all its deliveries; InsertActivity records an
+// activity's deliveries in one statement), the per-host circuit-breaker
+// table, read functions for the CLI and the admin API, and Workers, which
+// sign and POST due deliveries with per-host and global concurrency limits,
 // exponential backoff with jitter (Sidekiq's schedule, as Mastodon: 16
 // retries over about 2.1 days, see Backoff), Retry-After, and a circuit
 // breaker per host. Updates go through projections.DB.Write, reads through
@@ -16,7 +18,7 @@
 // fails permanently, and an actor behind an inbox the activity already
 // goes to is not sent a second copy. A deleted actor's own Delete is
 // signed with its farewell signer (FarewellSigners). ForgetDeliveries
-// drops and blanks the deliveries of an erased person; EnableRule records
-// when outbound rendering rules came into force
-// (federation_outbound_rules).
+// drops the pending deliveries of an erased person and the bodies of their
+// activities; EnableRule records when outbound rendering rules came into
+// force (federation_outbound_rules).
 package delivery

@@ -24,10 +24,11 @@ type Forget struct {
 }
 
 // ForgetDeliveries drops the pending deliveries f names, except those of
-// the activities in f.Keep, and blanks the bodies of the finished ones
-// (delivered or failed), so that an erased person's text neither goes out
-// any more nor lingers in the delivery log. It returns the number of
-// deliveries dropped. It is idempotent.
+// the activities in f.Keep, and the bodies of their activities (the
+// finished deliveries, delivered or failed, stay in the log without one),
+// so that an erased person's text neither goes out any more nor lingers in
+// the delivery log. It returns the number of deliveries dropped. It is
+// idempotent.
 func ForgetDeliveries(ctx context.Context, tx *sql.Tx, f Forget) (int64, error) {
 	keep := map[string]bool{}
 	for _, id := range f.Keep {
@@ -60,7 +61,7 @@ func ForgetDeliveries(ctx context.Context, tx *sql.Tx, f Forget) (int64, error) 
 			}
 			n, _ := res.RowsAffected()
 			dropped += n
-			if _, err := tx.ExecContext(ctx, `UPDATE federation_deliveries SET body = X'' WHERE activity_id = ?`, id); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM federation_activities WHERE activity_id = ?`, id); err != nil {
 				return err
 			}
 		}

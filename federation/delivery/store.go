@@ -3,11 +3,13 @@ package delivery
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hanse-network/hanse/projections"
 )
@@ -17,6 +19,9 @@ import (
 const (
 	// Table holds one row per (activity, inbox).
 	Table = "federation_deliveries"
+	// ActivitiesTable holds the body of each activity, once, for all its
+	// deliveries.
+	ActivitiesTable = "federation_activities"
 	// HostsTable holds the circuit-breaker state of each remote host.
 	HostsTable = "federation_delivery_hosts"
 	// RulesTable records when each outbound rendering rule was first
@@ -33,7 +38,6 @@ CREATE TABLE IF NOT EXISTS federation_deliveries (
 	inbox           TEXT    NOT NULL,
 	host            TEXT    NOT NULL,
 	actor_id        TEXT    NOT NULL, -- the local actor whose key signs
-	body            BLOB    NOT NULL, -- the exact bytes POSTed on every attempt
 	event_position  INTEGER NOT NULL, -- the event that caused the delivery
 	state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
 	attempts        INTEGER NOT NULL DEFAULT 0,
@@ -49,6 +53,11 @@ CREATE TABLE IF NOT EXISTS federation_deliveries (
 );
 CREATE INDEX IF NOT EXISTS federation_deliveries_due ON federation_deliveries (next_attempt_at, id) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS federation_deliveries_state_host ON federation_deliveries (state, host, id);
+CREATE TABLE IF NOT EXISTS federation_activities (
+	id          INTEGER PRIMARY KEY,
+	activity_id TEXT    NOT NULL UNIQUE,
+	body        BLOB    NOT NULL -- the exact bytes POSTed on every attempt of every delivery
+);
 CREATE TABLE IF NOT EXISTS federation_delivery_hosts (
 	host                 TEXT    NOT NULL PRIMARY KEY,
 	circuit              TEXT    NOT NULL CHECK (circuit IN ('closed', 'open', 'half-open')),
@@ -88,6 +97,32 @@ func CreateTables(ctx context.Context, tx *sql.Tx) error {
 			}
 		}
 	}
+	return moveBodies(ctx, tx)
+}
+
+// moveBodies migrates a deliveries table of a version that stored the
+// body with every delivery: each activity's body (from its latest
+// delivery, none for an activity whose bodies were blanked) moves to
+// federation_activities, and the column goes.
+func moveBodies(ctx context.Context, tx *sql.Tx) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = 'body'`, Table).
+		Scan(&n); err != nil {
+		return fmt.Errorf("delivery: inspect %s: %w", Table, err)
+	}
+	if n == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT OR IGNORE INTO federation_activities (activity_id, body)
+		SELECT activity_id, body FROM federation_deliveries WHERE id IN (
+			SELECT max(id) FROM federation_deliveries WHERE length(body) > 0 GROUP BY activity_id)
+		ORDER BY id`); err != nil {
+		return fmt.Errorf("delivery: move the activity bodies: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `ALTER TABLE federation_deliveries DROP COLUMN body`); err != nil {
+		return fmt.Errorf("delivery: drop %s.body: %w", Table, err)
+	}
 	return nil
 }
 
@@ -99,16 +134,19 @@ func EnsureSchema(ctx context.Context, db *projections.DB) error {
 	return db.Write(ctx, func(tx *sql.Tx) error { return CreateTables(ctx, tx) })
 }
 
-// TablesExist reports whether the delivery tables exist (in tx).
+// TablesExist reports whether the delivery tables exist, in their current
+// shape (in tx).
 func TablesExist(ctx context.Context, tx *sql.Tx) (bool, error) {
 	var n int
-	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN (?, ?, ?)`,
-		Table, HostsTable, RulesTable).Scan(&n)
-	if err != nil || n != 3 {
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN (?, ?, ?, ?)`,
+		Table, ActivitiesTable, HostsTable, RulesTable).Scan(&n)
+	if err != nil || n != 4 {
 		return false, err
 	}
-	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = 'target'`, Table).Scan(&n)
-	return n == 1, err
+	var target, body int
+	err = tx.QueryRowContext(ctx, `SELECT coalesce(sum(name = 'target'), 0), coalesce(sum(name = 'body'), 0)
+		FROM pragma_table_info(?)`, Table).Scan(&target, &body)
+	return target == 1 && body == 0, err
 }
 
 // State is the state of a delivery.
@@ -142,6 +180,7 @@ const (
 
 // Record is a delivery to create: activity Body (rendered once, sent
 // byte for byte on every attempt) to Inbox, signed by local actor ActorID.
+// InsertActivity records many deliveries of one activity at once.
 type Record struct {
 	ActivityID   string
 	ActivityType string
@@ -152,6 +191,29 @@ type Record struct {
 	Body          []byte
 	EventPosition uint64
 	CreatedAt     time.Time
+}
+
+// Activity is a rendered activity to deliver: what all its deliveries
+// share.
+type Activity struct {
+	// ID is the activity's id; Type its type (a Delete is signed with the
+	// farewell signer when its actor is deleted).
+	ID, Type string
+	// ActorID is the local actor whose key signs.
+	ActorID string
+	// Body is the activity JSON, sent byte for byte on every attempt.
+	Body []byte
+	// EventPosition is the event that caused the deliveries.
+	EventPosition uint64
+	CreatedAt     time.Time
+}
+
+// Recipient is where a delivery goes.
+type Recipient struct {
+	// Inbox is an inbox URL, or an actor IRI for TargetActor.
+	Inbox string
+	// Target says what Inbox names; "" is TargetInbox.
+	Target Target
 }
 
 // HostOf returns the lower-case host (with port) of an inbox URL.
@@ -165,30 +227,68 @@ func HostOf(inbox string) (string, error) {
 
 // Insert adds r unless a delivery of the same activity to the same inbox
 // exists (INSERT OR IGNORE on the unique key), and reports whether it was
-// added. The row is due at once.
+// added. The row is due at once. It is InsertActivity with one recipient.
 func Insert(ctx context.Context, tx *sql.Tx, r Record) (bool, error) {
-	host, err := HostOf(r.Inbox)
-	if err != nil {
-		return false, err
-	}
-	target := r.Target
-	if target == "" {
-		target = TargetInbox
-	}
-	if target != TargetInbox && target != TargetActor {
-		return false, fmt.Errorf("delivery: unknown target %q", target)
-	}
-	res, err := tx.ExecContext(ctx, `
-		INSERT OR IGNORE INTO federation_deliveries
-			(activity_id, activity_type, inbox, host, actor_id, body, event_position, created_at, next_attempt_at, target)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
-		r.ActivityID, r.ActivityType, r.Inbox, host, r.ActorID, r.Body, int64(r.EventPosition), r.CreatedAt.UnixMilli(),
-		string(target))
-	if err != nil {
-		return false, fmt.Errorf("delivery: insert %s → %s: %w", r.ActivityID, r.Inbox, err)
-	}
-	n, err := res.RowsAffected()
+	n, err := InsertActivity(ctx, tx, Activity{ID: r.ActivityID, Type: r.ActivityType, ActorID: r.ActorID, Body: r.Body,
+		EventPosition: r.EventPosition, CreatedAt: r.CreatedAt}, []Recipient{{Inbox: r.Inbox, Target: r.Target}})
 	return n == 1, err
+}
+
+// InsertActivity records one delivery of a to each recipient, due at
+// once and numbered in the order of to, skipping recipients the activity
+// already goes to (INSERT OR IGNORE on the unique (activity, inbox) key, so
+// replays add nothing), and returns the number of deliveries added. The
+// body is stored once per activity, in federation_activities, when a
+// delivery is added: an activity stored before keeps its first body, so
+// all its deliveries send the same bytes (one forgotten by
+// ForgetDeliveries gets a body again only with a new delivery). Every
+// recipient is checked before anything is written.
+//
+// The recipients go to SQLite as one JSON array, read by json_each: one
+// short statement, whatever their number (the pure-Go driver parses each
+// statement's text again and binds parameters in quadratic time).
+func InsertActivity(ctx context.Context, tx *sql.Tx, a Activity, to []Recipient) (int, error) {
+	if len(to) == 0 {
+		return 0, nil
+	}
+	rows := make([][3]string, len(to))
+	for i, r := range to {
+		host, err := HostOf(r.Inbox)
+		if err == nil && !utf8.ValidString(r.Inbox) { // JSON would not carry it unchanged
+			err = fmt.Errorf("delivery: invalid inbox URL %q", r.Inbox)
+		}
+		if err != nil {
+			return 0, err
+		}
+		target := r.Target
+		if target == "" {
+			target = TargetInbox
+		}
+		if target != TargetInbox && target != TargetActor {
+			return 0, fmt.Errorf("delivery: unknown target %q", target)
+		}
+		rows[i] = [3]string{r.Inbox, host, string(target)}
+	}
+	list, err := json.Marshal(rows)
+	if err != nil {
+		return 0, fmt.Errorf("delivery: insert deliveries of %s: %w", a.ID, err)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO federation_deliveries
+		(activity_id, activity_type, actor_id, event_position, created_at, next_attempt_at, inbox, host, target)
+		SELECT ?, ?, ?, ?, ?, 0, value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)`,
+		a.ID, a.Type, a.ActorID, int64(a.EventPosition), a.CreatedAt.UnixMilli(), list)
+	if err != nil {
+		return 0, fmt.Errorf("delivery: insert deliveries of %s: %w", a.ID, err)
+	}
+	added, err := res.RowsAffected()
+	if err != nil || added == 0 {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO federation_activities (activity_id, body) VALUES (?, ?)`,
+		a.ID, a.Body); err != nil {
+		return 0, fmt.Errorf("delivery: store the body of %s: %w", a.ID, err)
+	}
+	return int(added), nil
 }
 
 // Delivery is one stored delivery with its attempts so far.
@@ -302,9 +402,11 @@ func List(ctx context.Context, db *sql.DB, f Filter) ([]Delivery, error) {
 	return out, rows.Err()
 }
 
-// Get returns one delivery with its body.
+// Get returns one delivery with its activity's body (empty once
+// forgotten, see ForgetDeliveries).
 func Get(ctx context.Context, db *sql.DB, id int64) (Delivery, error) {
-	d, err := scanDelivery(db.QueryRowContext(ctx, `SELECT `+columns+`, body FROM federation_deliveries WHERE id = ?`, id), true)
+	d, err := scanDelivery(db.QueryRowContext(ctx, `SELECT `+columns+`, coalesce((SELECT body FROM federation_activities a
+		WHERE a.activity_id = federation_deliveries.activity_id), X'') FROM federation_deliveries WHERE id = ?`, id), true)
 	if err != nil {
 		return Delivery{}, fmt.Errorf("delivery: get %d: %w", id, err)
 	}

@@ -246,51 +246,122 @@ func TestEnableRuleFirstTimeWins(t *testing.T) {
 	}
 }
 
+// TestEnsureSchemaMigratesOldTable: tables of earlier versions (the
+// first without targets; both with a body on every delivery) get the new
+// columns, and each activity's body moves to federation_activities (none
+// for an activity whose bodies were blanked by ForgetDeliveries).
 func TestEnsureSchemaMigratesOldTable(t *testing.T) {
-	ctx := context.Background()
-	db, err := projections.OpenDB(ctx, filepath.Join(t.TempDir(), "projections.db"))
+	const rows = `
+		INSERT INTO federation_deliveries (activity_id, activity_type, inbox, host, actor_id, body, event_position,
+			created_at, next_attempt_at, state) VALUES
+		('https://h.example/a', 'Create', 'https://p.example/inbox', 'p.example', 'a1', X'7B7D', 1, 0, 0, 'delivered'),
+		('https://h.example/a', 'Create', 'https://q.example/inbox', 'q.example', 'a1', X'7B2261223A317D', 1, 0, 0, 'pending'),
+		('https://h.example/b', 'Create', 'https://p.example/inbox', 'p.example', 'a2', X'', 2, 0, 0, 'delivered');`
+	tests := []struct{ name, table string }{
+		{"first version", `CREATE TABLE federation_deliveries (
+			id INTEGER PRIMARY KEY AUTOINCREMENT, activity_id TEXT NOT NULL, activity_type TEXT NOT NULL,
+			inbox TEXT NOT NULL, host TEXT NOT NULL, actor_id TEXT NOT NULL, body BLOB NOT NULL,
+			event_position INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+			last_status INTEGER, last_error TEXT, created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,
+			last_attempt_at INTEGER, done_at INTEGER, UNIQUE (activity_id, inbox));`},
+		{"with targets", `CREATE TABLE federation_deliveries (
+			id INTEGER PRIMARY KEY AUTOINCREMENT, activity_id TEXT NOT NULL, activity_type TEXT NOT NULL,
+			inbox TEXT NOT NULL, host TEXT NOT NULL, actor_id TEXT NOT NULL, body BLOB NOT NULL,
+			event_position INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+			last_status INTEGER, last_error TEXT, created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,
+			last_attempt_at INTEGER, done_at INTEGER,
+			target TEXT NOT NULL DEFAULT 'inbox' CHECK (target IN ('inbox', 'actor')), resolved_inbox TEXT,
+			UNIQUE (activity_id, inbox));
+			CREATE TABLE federation_delivery_hosts (host TEXT NOT NULL PRIMARY KEY, circuit TEXT NOT NULL,
+				consecutive_failures INTEGER NOT NULL, opens INTEGER NOT NULL, open_until INTEGER, last_error TEXT,
+				updated_at INTEGER NOT NULL) WITHOUT ROWID;
+			CREATE TABLE federation_outbound_rules (rule TEXT NOT NULL PRIMARY KEY, enabled_at INTEGER NOT NULL) WITHOUT ROWID;`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := projections.OpenDB(ctx, filepath.Join(t.TempDir(), "projections.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if err := db.Write(ctx, func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, tt.table+rows)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			exists := func() bool {
+				t.Helper()
+				var ok bool
+				if err := db.Write(ctx, func(tx *sql.Tx) error {
+					var err error
+					ok, err = delivery.TablesExist(ctx, tx)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				return ok
+			}
+			if exists() {
+				t.Fatal("TablesExist before the migration")
+			}
+			for range 2 {
+				if err := delivery.EnsureSchema(ctx, db); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !exists() {
+				t.Fatal("!TablesExist after the migration")
+			}
+			ds, err := delivery.List(ctx, db.Reader(), delivery.Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range ds {
+				full, err := delivery.Get(ctx, db.Reader(), d.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, fmt.Sprintf("%d %s %s %s %s %q", d.ID, d.ActivityID, d.Inbox, d.State, d.Target, full.Body))
+			}
+			want := []string{
+				`1 https://h.example/a https://p.example/inbox delivered inbox "{\"a\":1}"`,
+				`2 https://h.example/a https://q.example/inbox pending inbox "{\"a\":1}"`,
+				`3 https://h.example/b https://p.example/inbox delivered inbox ""`,
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("after the migration:\n%q\nwant\n%q", got, want)
+			}
+			var bodies, columns int
+			if err := db.Reader().QueryRowContext(ctx, `SELECT (SELECT count(*) FROM federation_activities),
+				(SELECT count(*) FROM pragma_table_info('federation_deliveries') WHERE name = 'body')`).Scan(&bodies, &columns); err != nil {
+				t.Fatal(err)
+			}
+			if bodies != 1 || columns != 0 {
+				t.Fatalf("%d stored bodies (want 1), %d body columns left", bodies, columns)
+			}
+			// New deliveries get ids after the old ones.
+			if err := db.Write(ctx, func(tx *sql.Tx) error {
+				_, err := delivery.Insert(ctx, tx, delivery.Record{ActivityID: "https://h.example/c", ActivityType: "Create",
+					Inbox: "https://p.example/inbox", ActorID: "a1", Body: []byte("{}"), CreatedAt: t0})
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if ds := listAll(t, db); len(ds) != 4 || ds[3].ID != 4 || ds[3].ActivityID != "https://h.example/c" {
+				t.Fatalf("after an insert: %+v", ds)
+			}
+		})
+	}
+}
+
+func listAll(t *testing.T, db *projections.DB) []delivery.Delivery {
+	t.Helper()
+	ds, err := delivery.List(context.Background(), db.Reader(), delivery.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	// The table as the first version created it, with one delivery.
-	if err := db.Write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `
-			CREATE TABLE federation_deliveries (
-				id INTEGER PRIMARY KEY AUTOINCREMENT, activity_id TEXT NOT NULL, activity_type TEXT NOT NULL,
-				inbox TEXT NOT NULL, host TEXT NOT NULL, actor_id TEXT NOT NULL, body BLOB NOT NULL,
-				event_position INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
-				last_status INTEGER, last_error TEXT, created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,
-				last_attempt_at INTEGER, done_at INTEGER, UNIQUE (activity_id, inbox));
-			INSERT INTO federation_deliveries (activity_id, activity_type, inbox, host, actor_id, body, event_position,
-				created_at, next_attempt_at) VALUES ('https://h.example/a', 'Create', 'https://p.example/inbox', 'p.example',
-				'a1', X'7B7D', 1, 0, 0);`)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	var exists bool
-	if err := db.Write(ctx, func(tx *sql.Tx) error {
-		var err error
-		exists, err = delivery.TablesExist(ctx, tx)
-		return err
-	}); err != nil || exists {
-		t.Fatalf("TablesExist before the migration = %v, %v", exists, err)
-	}
-	for range 2 {
-		if err := delivery.EnsureSchema(ctx, db); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ds, err := delivery.List(ctx, db.Reader(), delivery.Filter{})
-	if err != nil || len(ds) != 1 || ds[0].Target != delivery.TargetInbox {
-		t.Fatalf("after migration: %+v, %v", ds, err)
-	}
-	if err := db.Write(ctx, func(tx *sql.Tx) error {
-		var err error
-		exists, err = delivery.TablesExist(ctx, tx)
-		return err
-	}); err != nil || !exists {
-		t.Fatalf("TablesExist after the migration = %v, %v", exists, err)
-	}
+	return ds
 }

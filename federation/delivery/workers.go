@@ -458,11 +458,17 @@ func (w *Workers) attempt(ctx context.Context, c candidate) {
 	}()
 	var res fetch.PostResult
 	// The body is read only now: the scan for due deliveries stays small.
-	err := w.db.Reader().QueryRowContext(ctx, `SELECT body FROM federation_deliveries WHERE id = ?`, c.id).Scan(&c.body)
+	err := w.db.Reader().QueryRowContext(ctx, `SELECT body FROM federation_activities WHERE activity_id = ?`,
+		c.activityID).Scan(&c.body)
 	var signer httpsig.Signer
-	if err == nil {
+	switch {
+	case err == nil:
 		signer, err = w.signerFor(ctx, c)
-	} else {
+	case errors.Is(err, sql.ErrNoRows):
+		// Forgotten (ForgetDeliveries drops its pending deliveries too):
+		// there is nothing left to send.
+		res.Outcome, err = fetch.OutcomePermanent, fmt.Errorf("%w: %s", ErrNoBody, c.activityID)
+	default:
 		err = fmt.Errorf("read the activity: %w", err)
 	}
 	inbox, resolved, duplicate := c.inbox, "", false
@@ -713,6 +719,9 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// ErrNoBody: a delivery's activity has no stored body (it was forgotten).
+var ErrNoBody = errors.New("delivery: the activity's body is gone")
 
 // ErrNoTables is returned when the delivery tables do not exist yet.
 var ErrNoTables = errors.New("delivery: the delivery tables do not exist (call EnsureSchema)")

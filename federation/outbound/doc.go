@@ -19,6 +19,17 @@
 //   - actor.deleted sends Delete{actor} ("{actor IRI}#delete") to the
 //     actor's followers; the delivery workers sign it with the deleted
 //     actor's key (delivery.FarewellSigners).
+//   - actor.profile_updated (a community's name or description through
+//     its Group, app.Communities.Update) and account.profile_updated (a
+//     person's display name or bio, opened with the Options.Opener) send
+//     Update{Group|Person} ("{actor IRI}#updates/{event id}", to Public)
+//     with the actor's full current document to its followers, so that
+//     Mastodon refreshes the profile. The document is
+//     actorpub.ActorDocument, the one the actor's IRI serves, rendered
+//     from the projector's own actors table (actor.created,
+//     actor.key_rotated and the profile events keep it; key rotations send
+//     nothing by themselves). An unchanged document, a deleted or erased
+//     actor, or a text that no longer opens sends nothing.
 //
 // Posts and FEP-1b12 Groups (posts.go, postrender.go). The projector keeps
 // a table of posts (with their sealed text, which it opens with the
@@ -56,7 +67,7 @@
 //     and texts that no longer open, render nothing.
 //
 // Rules that apply to event types older than themselves (actor.deleted,
-// follow.removed) only render events that occurred after the rule was
+// follow.removed, the profile updates) only render events that occurred after the rule was
 // first enabled (delivery.EnableRule, at the projector's first Setup), so a
 // new version replaying the log does not federate history.
 //
@@ -64,8 +75,9 @@
 // IRI}/activity", "{note IRI}#delete", "{actor IRI}#accepts/{hash}", the
 // ids the follow events carry, "{post IRI}/activity", "{post
 // IRI}#updates/{event id}", the Group's urls.AnnounceIRI), and the JSON
-// rendered with as2.Encode is stored with each delivery, so every retry
-// sends identical bytes.
+// rendered with as2.Encode is stored once per activity, with all its
+// deliveries recorded in one statement (delivery.InsertActivity), so every
+// retry sends identical bytes.
 //
 // Why a rebuild never sends anything twice: the delivery records live in
 // federation_deliveries (package delivery), a table outside the

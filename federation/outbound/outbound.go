@@ -21,10 +21,12 @@ import (
 	"github.com/hanse-network/hanse/projections"
 )
 
-// Name is the projector's name; Version the shape of its own tables.
+// Name is the projector's name; Version the shape of its own tables
+// (3: the actors table keeps what an actor's document shows, for
+// Update{actor}).
 const (
 	Name    = "outbound"
-	Version = 2
+	Version = 3
 )
 
 // ErrNoDeliveryTable: Setup found no delivery tables; delivery.EnsureSchema
@@ -83,6 +85,7 @@ func (*Projector) Version() int { return Version }
 func (*Projector) Handles(t string) bool {
 	switch t {
 	case actor.TypeCreated, actor.TypeDeleted, account.TypeErased,
+		actor.TypeProfileUpdated, actor.TypeKeyRotated, account.TypeProfileUpdated,
 		follow.TypeRequested, follow.TypeAccepted, follow.TypeRejected, follow.TypeUndone, follow.TypeRemoved,
 		note.TypePublished, note.TypeDeleted,
 		post.TypePublished, post.TypeEdited, post.TypeDeleted, post.TypeRemoved, post.TypeAnnounced,
@@ -93,9 +96,10 @@ func (*Projector) Handles(t string) bool {
 }
 
 // Setup implements projections.Projector: the projector's own tables
-// (local actor IRIs, follow relationships, notes, posts, likes), versioned
-// as usual; it also enables the rules that render older event types
-// (RuleActorDelete, RuleRemovedFollower) from now on. The
+// (local actors with what their documents show, follow relationships,
+// notes, posts, likes), versioned as usual; it also enables the rules that
+// render older event types (RuleActorDelete, RuleRemovedFollower,
+// RuleActorUpdate) from now on. The
 // delivery tables are not created here but must exist (see
 // ErrNoDeliveryTable): the runner allows Setup to create only tables of its
 // namespace, and they must outlive every rebuild.
@@ -107,7 +111,7 @@ func (p *Projector) Setup(ctx context.Context, tx *sql.Tx, t projections.Tables)
 	if !ok {
 		return ErrNoDeliveryTable
 	}
-	for _, rule := range []string{RuleActorDelete, RuleRemovedFollower} {
+	for _, rule := range []string{RuleActorDelete, RuleRemovedFollower, RuleActorUpdate} {
 		if _, err := delivery.EnableRule(ctx, tx, rule, p.clock()); err != nil {
 			return err
 		}
@@ -117,7 +121,17 @@ func (p *Projector) Setup(ctx context.Context, tx *sql.Tx, t projections.Tables)
 			id      TEXT NOT NULL PRIMARY KEY,
 			iri     TEXT NOT NULL,
 			deleted INTEGER NOT NULL DEFAULT 0,
-			erased  INTEGER NOT NULL DEFAULT 0
+			erased  INTEGER NOT NULL DEFAULT 0,
+			-- what the actor document shows (actorpub.ActorDocument)
+			kind                        TEXT    NOT NULL,
+			username                    TEXT    NOT NULL,
+			name                        TEXT    NOT NULL,
+			summary                     TEXT    NOT NULL,
+			manually_approves_followers INTEGER NOT NULL,
+			discoverable                INTEGER NOT NULL,
+			public_key_pem              TEXT    NOT NULL,
+			key_generation              INTEGER NOT NULL,
+			created_at                  TEXT    NOT NULL -- projections.TimeLayout
 		) WITHOUT ROWID;
 		CREATE TABLE %[2]s (
 			stream             TEXT NOT NULL PRIMARY KEY,
@@ -184,10 +198,13 @@ func (p *Projector) Apply(ctx context.Context, tx *sql.Tx, t projections.Tables,
 func (p *Projector) apply(ctx context.Context, tx *sql.Tx, t projections.Tables, e events.Envelope, payload any) (int, error) {
 	switch ev := payload.(type) {
 	case *actor.Created:
-		_, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s (id, iri) VALUES (?, ?)
-			ON CONFLICT (id) DO UPDATE SET iri = excluded.iri`, t.Name("actors")),
-			ev.ActorID, p.scheme.Actor(ev.Kind, ev.Username))
-		return 0, err
+		return 0, p.saveActor(ctx, tx, t, e, ev)
+	case *actor.KeyRotated:
+		return 0, p.keyRotated(ctx, tx, t, e, ev)
+	case *actor.ProfileUpdated:
+		return p.actorProfileUpdated(ctx, tx, t, e, ev)
+	case *account.ProfileUpdated:
+		return p.accountProfileUpdated(ctx, tx, t, e, ev)
 	case *follow.Requested:
 		if ev.Direction != follow.Inbound && ev.Direction != follow.Outbound {
 			return 0, fmt.Errorf("unknown direction %q", ev.Direction)
@@ -390,40 +407,26 @@ func (p *Projector) deliver(ctx context.Context, tx *sql.Tx, e events.Envelope, 
 // them are skipped (they read it here).
 func (p *Projector) deliverTo(ctx context.Context, tx *sql.Tx, e events.Envelope, actorID string, a *as2.Object,
 	inboxes, actorIRIs []string) (int, error) {
-	type target struct {
-		url  string
-		kind delivery.Target
-	}
-	var targets []target
+	var to []delivery.Recipient
 	for _, inbox := range inboxes {
 		if inbox != "" {
-			targets = append(targets, target{inbox, delivery.TargetInbox})
+			to = append(to, delivery.Recipient{Inbox: inbox, Target: delivery.TargetInbox})
 		}
 	}
 	for _, iri := range actorIRIs {
 		if iri != "" && !isLocalActor(p.scheme, iri) {
 			if _, err := delivery.HostOf(iri); err == nil {
-				targets = append(targets, target{iri, delivery.TargetActor})
+				to = append(to, delivery.Recipient{Inbox: iri, Target: delivery.TargetActor})
 			}
 		}
 	}
-	if len(targets) == 0 {
+	if len(to) == 0 {
 		return 0, nil
 	}
 	body, err := as2.Encode(a)
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	for _, tg := range targets {
-		added, err := delivery.Insert(ctx, tx, delivery.Record{ActivityID: a.ID, ActivityType: a.Type, Inbox: tg.url,
-			Target: tg.kind, ActorID: actorID, Body: body, EventPosition: uint64(e.Position), CreatedAt: occurred(e)})
-		if err != nil {
-			return 0, err
-		}
-		if added {
-			n++
-		}
-	}
-	return n, nil
+	return delivery.InsertActivity(ctx, tx, delivery.Activity{ID: a.ID, Type: a.Type, ActorID: actorID, Body: body,
+		EventPosition: uint64(e.Position), CreatedAt: occurred(e)}, to)
 }

@@ -567,10 +567,11 @@ func (p *Projector) actorDeleted(ctx context.Context, tx *sql.Tx, t projections.
 // person's posts they had shared (Announce{Delete} and Undo{Announce}),
 // every pending delivery carrying the person's data is dropped (except the
 // actor's own Delete) and the finished ones are blanked, and the posts
-// table forgets the sealed texts.
+// table forgets the sealed texts and the actors table the profile.
 func (p *Projector) accountErased(ctx context.Context, tx *sql.Tx, t projections.Tables, e events.Envelope) (int, error) {
 	id, _ := strings.CutPrefix(e.StreamID, account.Stream(""))
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE %s SET erased = 1 WHERE id = ?`, t.Name("actors")), id); err != nil {
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE %s SET erased = 1, name = '', summary = '' WHERE id = ?`,
+		t.Name("actors")), id); err != nil {
 		return 0, err
 	}
 	a, _, err := p.localActor(ctx, tx, t, id)

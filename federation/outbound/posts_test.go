@@ -40,7 +40,9 @@ type penv struct {
 // enabled in these tests: an hour before the events (at 10:00).
 var rulesSince = at.Add(-time.Hour)
 
-func newPostEnv(t *testing.T) *penv {
+// newPostEnv starts the outbound projector, with the read models in
+// extra beside it.
+func newPostEnv(t *testing.T, extra ...projections.Projector) *penv {
 	t.Helper()
 	e := &penv{t: t, ctx: context.Background(), reg: events.NewRegistry(), cipher: personal.Plain{Erased: map[string]bool{"erased": true}}}
 	actor.Register(e.reg)
@@ -56,7 +58,7 @@ func newPostEnv(t *testing.T) *penv {
 	e.store = store
 	p := outbound.New(scheme, outbound.Options{Opener: e.cipher, Clock: func() time.Time { return rulesSince }})
 	r, err := projections.New(store, filepath.Join(dir, "projections.db"), nil, nil,
-		projections.Options{PollInterval: 10 * time.Millisecond}, p)
+		projections.Options{PollInterval: 10 * time.Millisecond}, append([]projections.Projector{p}, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +89,10 @@ func (e *penv) appendAt(when time.Time, stream string, payloads ...any) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.runner.WaitFor(e.ctx, outbound.Name, res.Position); err != nil {
-		e.t.Fatal(err)
+	for _, name := range e.runner.Names() {
+		if err := e.runner.WaitFor(e.ctx, name, res.Position); err != nil {
+			e.t.Fatal(err)
+		}
 	}
 }
 

@@ -10,10 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hanse-network/hanse/federation/actorpub"
 	"github.com/hanse-network/hanse/federation/as2"
 	"github.com/hanse-network/hanse/federation/outbound"
 	"github.com/hanse-network/hanse/federation/urls"
+	"github.com/hanse-network/hanse/internal/domain/actor"
 	"github.com/hanse-network/hanse/internal/domain/post"
+	"github.com/hanse-network/hanse/projections/actors"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.json from the renderer's output")
@@ -85,7 +88,22 @@ func goldenCases(t testing.TB) []struct {
 		{"like", like},
 		{"undo_like", outbound.UndoLike(like)},
 		{"delete_actor", outbound.DeleteActor(aliceIRI)},
+		{"update_group", outbound.UpdateActor(actorpub.ActorDocument(scheme, actors.Actor{ID: "g1", Kind: actor.KindGroup,
+			Username: "lernen", Name: "Lernen in Bremen", Summary: "Wir lernen.\n\nZusammen <online> & vor Ort.",
+			ManuallyApprovesFollowers: true, Discoverable: true, PublicKeyPEM: testPEM(t), KeyGeneration: 2, CreatedAt: at}), "e8")},
+		{"update_person", outbound.UpdateActor(actorpub.ActorDocument(scheme, actors.Actor{ID: "a1", Kind: actor.KindPerson,
+			Username: "alice", Name: "Alice Müller", PublicKeyPEM: testPEM(t), KeyGeneration: 1, CreatedAt: at}), "e9")},
 	}
+}
+
+// testPEM is a fixed RSA-2048 public key (golden files depend on it).
+func testPEM(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile("testdata/public.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func indent(t testing.TB, b []byte) []byte {
