@@ -10,11 +10,13 @@
 // resumable, so a restart goes on after the last activity handled. It
 // handles Follow of a local actor, Undo{Follow}, Accept{Follow} and
 // Reject{Follow} of a local actor's Follow, Delete of a remote actor
-// (every relationship with it ends), and Move of a remote actor (local
+// (every relationship with it ends), Move of a remote actor (local
 // actors with an accepted follow of it follow its new account and unfollow
 // the old one, once the new account lists the old in alsoKnownAs; see
-// move.go); everything else is a no-op — the
-// activity is recorded already. A domain refusal (unknown or deleted local
+// move.go), and Update of the sending actor's own document (a profile
+// change: recorded through the resolver, which refetches the actor instead
+// of trusting a changed key; see update.go); everything else is a no-op —
+// the activity is recorded already. A domain refusal (unknown or deleted local
 // actor, an Undo by a stranger, an Accept not from the followee) is logged
 // and skipped. An error of the event store is returned: the projection
 // stops on that event and is retried (by the runner at start, or `hanse
@@ -24,7 +26,8 @@
 // projector's read-model transaction, which Projector.Apply otherwise
 // forbids. That is safe here because every command derives its event ids
 // from the received activity (events.DerivedUUID) and the follow domain
-// decides nothing for an activity a relationship already records. So when
+// decides nothing for an activity a relationship already records (and the
+// resolver ignores an actor Update older than the document it holds). So when
 // the runner rolls back a batch and re-applies it event by event after a
 // failure, or a crash loses the checkpoint of a batch whose commands were
 // appended, or a rebuild feeds the processor from position 0, processing an

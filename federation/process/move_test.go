@@ -163,6 +163,9 @@ func TestProcessorMove(t *testing.T) {
 			if err := h.runner.Rebuild(h.ctx, "inboxprocessor"); err != nil {
 				t.Fatal(err)
 			}
+			if err := h.runner.WaitSettled(h.ctx, "inboxprocessor"); err != nil {
+				t.Fatal(err)
+			}
 			h.settle()
 			if again, err := h.store.Head(h.ctx); err != nil || again != head+1 {
 				t.Fatalf("head %d after re-processing, want %d (%v)", again, head+1, err)

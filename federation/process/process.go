@@ -206,6 +206,8 @@ func (p work) process(ctx context.Context, rec *remote.ActivityReceived) error {
 		return p.deleteActor(ctx, id, rec.Actor)
 	case as2.TypeMove:
 		return p.move(ctx, id, rec.Actor, act)
+	case as2.TypeUpdate:
+		return p.update(ctx, rec, act)
 	}
 	return nil
 }

@@ -65,6 +65,8 @@ type harness struct {
 	runner *projections.Runner
 	wiring process.Wiring
 	proc   *process.Processor
+	// names are the projections settle waits for.
+	names []string
 }
 
 func newHarness(t *testing.T) *harness {
@@ -74,6 +76,14 @@ func newHarness(t *testing.T) *harness {
 
 // newHarnessWith is newHarness with the remote actor resolver ra.
 func newHarnessWith(t *testing.T, ra process.RemoteActors) *harness {
+	t.Helper()
+	return newHarnessFull(t, func(*harness) process.RemoteActors { return ra })
+}
+
+// newHarnessFull is newHarness with the remote actor resolver remoteFor
+// returns once the store and the runner exist, running the extra
+// projectors too.
+func newHarnessFull(t *testing.T, remoteFor func(h *harness) process.RemoteActors, extra ...projections.Projector) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -95,12 +105,16 @@ func newHarnessWith(t *testing.T, ra process.RemoteActors) *harness {
 		h.append(actor.Stream(a.ActorID), a)
 	}
 	h.proc = process.New(scheme, quiet)
+	h.names = []string{actors.Name, process.Name, follows.Name}
+	for _, p := range extra {
+		h.names = append(h.names, p.Name())
+	}
 	h.runner, err = projections.New(store, filepath.Join(dir, "read.db"), quiet, nil, projections.Options{},
-		actors.New(), follows.New(), h.proc)
+		append([]projections.Projector{actors.New(), follows.New(), h.proc}, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.wiring, err = process.Wire(h.proc, store, reg, h.runner.DB(), scheme, ra, "hanse.example")
+	h.wiring, err = process.Wire(h.proc, store, reg, h.runner.DB(), scheme, remoteFor(h), "hanse.example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +165,7 @@ func (h *harness) settle() {
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		for _, name := range []string{actors.Name, process.Name, follows.Name} {
+		for _, name := range h.names {
 			if err := h.runner.WaitFor(ctx, name, head); err != nil {
 				h.t.Fatalf("wait for %s at %d: %v", name, head, err)
 			}

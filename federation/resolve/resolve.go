@@ -145,20 +145,7 @@ func (r *Resolver) actor(ctx context.Context, iri string, refresh bool) (remote.
 		return remote.ActorFetched{}, err
 	}
 	now := r.now()
-	e, cached := r.cache.get(iri)
-	if !cached && r.o.Directory != nil {
-		if a, err := r.o.Directory.ByIRI(ctx, iri); err == nil {
-			e = entry{actor: a.ActorFetched, gone: a.Gone(), at: a.FetchedAt}
-			if a.Gone() {
-				e.at = a.GoneAt
-			}
-			if a.ActorFetched.IRI == "" || len(a.Raw) == 0 {
-				e.actor = remote.ActorFetched{}
-			}
-			cached = true
-			r.cache.put(iri, e)
-		}
-	}
+	e, cached := r.current(ctx, iri)
 	if cached && !refresh {
 		if e.gone {
 			return remote.ActorFetched{}, fmt.Errorf("%w: %s", ErrGone, iri)
