@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // activityJSON is the ActivityPub media type.
@@ -36,6 +37,8 @@ type StatusError struct {
 	Method, URL string
 	Status      int
 	Body        string
+	// RetryAfter is the answer's Retry-After in seconds (0: none).
+	RetryAfter time.Duration
 }
 
 func (e *StatusError) Error() string {
@@ -83,7 +86,8 @@ func (h *hanseAPI) do(ctx context.Context, method, target string, header http.He
 		return fmt.Errorf("%s %s: %w", method, target, err)
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return &StatusError{Method: method, URL: target, Status: res.StatusCode, Body: string(raw)}
+		return &StatusError{Method: method, URL: target, Status: res.StatusCode, Body: string(raw),
+			RetryAfter: retryAfterOf(res.Header)}
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -153,4 +157,14 @@ func (h *hanseAPI) postNote(ctx context.Context, actorID, content string) (strin
 		return "", fmt.Errorf("publish note: %w", err)
 	}
 	return posted.ID, nil
+}
+
+// retryAfterOf reads a Retry-After header in whole seconds (0: none or
+// not a number of seconds).
+func retryAfterOf(h http.Header) time.Duration {
+	secs, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After")))
+	if err != nil || secs <= 0 {
+		return 0
+	}
+	return time.Duration(secs) * time.Second
 }

@@ -54,7 +54,16 @@ func loopbackOnly(_, address string, _ syscall.RawConn) error {
 // ignores proxy settings and keeps up to conns connections per host
 // alive.
 func newClient(conns int, timeout time.Duration) *http.Client {
+	return newClientFrom(conns, timeout, nil)
+}
+
+// newClientFrom is newClient with connections from the local address
+// local (nil: the system's choice).
+func newClientFrom(conns int, timeout time.Duration, local *net.TCPAddr) *http.Client {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: loopbackOnly}
+	if local != nil {
+		d.LocalAddr = local
+	}
 	return &http.Client{
 		Timeout: timeout,
 		Transport: &http.Transport{

@@ -23,19 +23,22 @@ const (
 
 const usage = `Usage: hanse-load <command> [flags]
 
-Load tool for Hanse's federation: measures a running "hanse serve" on
-loopback and states each rate as a ratio to the RSA-2048 limit of this
-machine measured in the same run.
+Load tool for Hanse: measures a running "hanse serve" on loopback and
+states each rate as a ratio to a limit of this machine measured in the
+same run.
 
 Commands:
-  inbox    signed Create{Note} POSTs into a Group's inbox; accepted/s
-           against RSA-2048 verifications/s × GOMAXPROCS
-  fanout   one note of a Group to N followers on N distinct inboxes;
-           signed deliveries/s against RSA-2048 signatures/s × GOMAXPROCS
+  inbox     signed Create{Note} POSTs into a Group's inbox; accepted/s
+            against RSA-2048 verifications/s × GOMAXPROCS
+  fanout    one note of a Group to N followers on N distinct inboxes;
+            signed deliveries/s against RSA-2048 signatures/s × GOMAXPROCS
+  timeline  home-timeline reads by people of a community; requests/s
+            against the same load on GET /livez (the server's floor)
 
 Run "hanse-load <command> --help" for its flags. The server must listen on
-loopback and run with HANSE_ALLOW_PRIVATE_NETWORKS=127.0.0.0/8 and
-HANSE_ADMIN_TOKEN set.
+loopback and run with HANSE_ADMIN_TOKEN set; inbox and fanout also need
+HANSE_ALLOW_PRIVATE_NETWORKS=127.0.0.0/8, timeline a raised
+HANSE_POST_RATE (see "hanse-load timeline --help").
 `
 
 func main() {
@@ -60,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runInbox(ctx, args[1:], stdout, stderr)
 	case "fanout":
 		err = runFanout(ctx, args[1:], stdout, stderr)
+	case "timeline":
+		err = runTimeline(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "hanse-load: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage
@@ -91,6 +96,7 @@ type common struct {
 	token   string
 	timeout time.Duration
 	rsaTime time.Duration
+	rsa     bool // --rsa-time is a flag of the command
 	base    *url.URL
 }
 
@@ -100,11 +106,18 @@ const (
 	maxRSATime = 30 * time.Second
 )
 
+// register defines the shared flags, --rsa-time included.
 func (c *common) register(fs *flag.FlagSet, timeout time.Duration) {
+	c.registerTarget(fs, timeout)
+	c.rsa = true
+	fs.DurationVar(&c.rsaTime, "rsa-time", time.Second, "how long to time the single-core RSA-2048 loop (at most 30s)")
+}
+
+// registerTarget defines the flags naming the server and bounding the run.
+func (c *common) registerTarget(fs *flag.FlagSet, timeout time.Duration) {
 	fs.StringVar(&c.target, "target", "http://127.0.0.1:8080", "base `URL` of the running Hanse server (loopback only)")
 	fs.StringVar(&c.token, "admin-token", os.Getenv("HANSE_ADMIN_TOKEN"), "the server's admin bearer `token` (default $HANSE_ADMIN_TOKEN)")
 	fs.DurationVar(&c.timeout, "timeout", timeout, "bound on the whole run, setup included (at most 30m)")
-	fs.DurationVar(&c.rsaTime, "rsa-time", time.Second, "how long to time the single-core RSA-2048 loop (at most 30s)")
 }
 
 // check validates the shared flags.
@@ -119,7 +132,7 @@ func (c *common) check() error {
 		return &usageError{errors.New("no admin token: pass --admin-token or set HANSE_ADMIN_TOKEN")}
 	case c.timeout <= 0 || c.timeout > maxTimeout:
 		return &usageError{fmt.Errorf("--timeout must be in (0, %s]", maxTimeout)}
-	case c.rsaTime <= 0 || c.rsaTime > maxRSATime:
+	case c.rsa && (c.rsaTime <= 0 || c.rsaTime > maxRSATime):
 		return &usageError{fmt.Errorf("--rsa-time must be in (0, %s]", maxRSATime)}
 	}
 	return nil

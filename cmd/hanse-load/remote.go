@@ -158,10 +158,7 @@ func (sr signedRequest) send(ctx context.Context, client *http.Client) (status i
 	head, _ := io.ReadAll(io.LimitReader(res.Body, 512))
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, maxResponse)) // keep the connection reusable
 	if res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable {
-		var secs int
-		if _, err := fmt.Sscan(res.Header.Get("Retry-After"), &secs); err == nil && secs > 0 {
-			retryAfter = time.Duration(secs) * time.Second
-		}
+		retryAfter = retryAfterOf(res.Header)
 	}
 	return res.StatusCode, retryAfter, string(head), nil
 }
