@@ -13,7 +13,6 @@ import (
 	"github.com/hanse-network/hanse/federation/as2"
 	"github.com/hanse-network/hanse/federation/urls"
 	"github.com/hanse-network/hanse/internal/domain/actor"
-	"github.com/hanse-network/hanse/projections"
 	"github.com/hanse-network/hanse/projections/actors"
 )
 
@@ -121,14 +120,13 @@ var errWrongKind = errors.New("actorpub: actor has another kind")
 //     &cursor=…) one OrderedCollectionPage, always as AS2.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, CodeMethod, "method "+r.Method+" not allowed")
+		WriteMethodNotAllowed(w, r)
 		return
 	}
 	w.Header().Set("Vary", "Accept")
 	t, ok := urls.ParsePath(r.URL.Path)
 	if !ok || (t.Collection != "" && h.pages[t.Collection] == nil) {
-		writeError(w, http.StatusNotFound, CodeNotFound, "no such resource: "+r.URL.Path)
+		WriteError(w, http.StatusNotFound, CodeNotFound, "no such resource: "+r.URL.Path)
 		return
 	}
 	a, err := h.lookup(r.Context(), t)
@@ -180,18 +178,7 @@ func (h *Handler) lookup(ctx context.Context, t urls.Target) (actors.Actor, erro
 }
 
 func (h *Handler) lookupError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, actors.ErrNotFound), errors.Is(err, errWrongKind):
-		writeError(w, http.StatusNotFound, CodeNotFound, "no such actor on this server")
-	case errors.Is(err, projections.ErrNotLive):
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, CodeNotReady, "the actors read model is not built yet")
-	case r.Context().Err() != nil:
-		// The client has gone.
-	default:
-		h.log.ErrorContext(r.Context(), "actorpub: read", "err", err, "path", r.URL.Path)
-		writeError(w, http.StatusInternalServerError, CodeInternal, "the actor could not be read")
-	}
+	WriteReadError(w, r, h.log, err, "actor", actors.ErrNotFound, errWrongKind)
 }
 
 // Document returns the AS2 actor document of a (see ActorDocument).
@@ -270,7 +257,7 @@ func (h *Handler) serveCollection(w http.ResponseWriter, r *http.Request, a acto
 	page := q.Get(pageParam)
 	cursor := q.Get(cursorParam)
 	if len(q[cursorParam]) > 1 || len(cursor) > MaxCursorBytes {
-		writeError(w, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("cursor must be given once and be at most %d bytes", MaxCursorBytes))
+		WriteError(w, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("cursor must be given once and be at most %d bytes", MaxCursorBytes))
 		return
 	}
 	isPage := (page != "" && page != "false" && page != "0") || cursor != ""
@@ -281,7 +268,7 @@ func (h *Handler) serveCollection(w http.ResponseWriter, r *http.Request, a acto
 	res, err := h.pages[c](r.Context(), a, cursor, limit)
 	switch {
 	case errors.Is(err, ErrBadCursor):
-		writeError(w, http.StatusBadRequest, CodeBadRequest, "invalid cursor")
+		WriteError(w, http.StatusBadRequest, CodeBadRequest, "invalid cursor")
 		return
 	case err != nil:
 		h.lookupError(w, r, err)
@@ -296,39 +283,9 @@ func (h *Handler) serveCollection(w http.ResponseWriter, r *http.Request, a acto
 
 // writeDoc writes the AS2 document made by encode.
 func (h *Handler) writeDoc(w http.ResponseWriter, r *http.Request, status int, encode func() ([]byte, error)) {
-	b, err := encode()
-	if err != nil {
-		h.log.ErrorContext(r.Context(), "actorpub: encode", "err", err, "path", r.URL.Path)
-		writeError(w, http.StatusInternalServerError, CodeInternal, "the document could not be encoded")
-		return
-	}
-	hd := w.Header()
-	hd.Set("Content-Type", MediaTypeActivityJSON)
-	hd.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	WriteDocument(w, r, h.log, status, encode)
 }
 
 func (h *Handler) writePage(w http.ResponseWriter, r *http.Request, status int, p profilePage) {
-	if err := writeHTML(w, status, p); err != nil {
-		h.log.WarnContext(r.Context(), "actorpub: write page", "err", err, "path", r.URL.Path)
-	}
-}
-
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	var e errorBody
-	e.Error.Code, e.Error.Message = code, msg
-	b, _ := json.Marshal(e) // strings only: cannot fail
-	h := w.Header()
-	h.Set("Content-Type", jsonContentType)
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	WritePage(w, r, h.log, status, profileTemplate, p)
 }

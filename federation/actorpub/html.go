@@ -1,9 +1,7 @@
 package actorpub
 
 import (
-	"bytes"
 	"html/template"
-	"net/http"
 	"strings"
 
 	"github.com/hanse-network/hanse/internal/domain/actor"
@@ -49,21 +47,6 @@ var kindLabels = map[actor.Kind]string{
 	actor.KindGroup:        "Learning community",
 	actor.KindOrganization: "Organization",
 	actor.KindApplication:  "This server",
-}
-
-// writeHTML renders the profile page with status.
-func writeHTML(w http.ResponseWriter, status int, p profilePage) error {
-	var buf bytes.Buffer
-	if err := profileTemplate.Execute(&buf, p); err != nil {
-		return err
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.WriteHeader(status)
-	_, err := w.Write(buf.Bytes())
-	return err
 }
 
 // summaryHTML turns a plain-text summary into the HTML AS2 expects:

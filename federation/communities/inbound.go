@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -142,19 +141,11 @@ func (r *Inbound) Apply(ctx context.Context, _ *sql.Tx, _ projections.Tables, ba
 	return r.Each(ctx, batch, Refused, w.process)
 }
 
-// skip is a refusal found by a reactor itself.
-type skip struct{ reason string }
-
-func (s *skip) Error() string { return s.reason }
-
-func skipf(format string, args ...any) error { return &skip{reason: fmt.Sprintf(format, args...)} }
-
 // Refused reports whether err is a refusal to log and skip rather than a
 // failure to retry: the commands' domain refusals and the reactors' own.
 func Refused(err error) bool {
-	var s *skip
 	var v *app.ValidationError
-	if errors.As(err, &s) || errors.As(err, &v) {
+	if reactor.IsSkip(err) || errors.As(err, &v) {
 		return true
 	}
 	for _, target := range []error{app.ErrCommunityNotFound, app.ErrNotMember, app.ErrBanned, app.ErrNotFacilitator,
@@ -175,16 +166,16 @@ type inbound struct {
 	*InboundDeps
 }
 
+// isLocal reports whether iri names an actor or object of this instance.
+func (r *Inbound) isLocal(iri string) bool {
+	_, local := r.urls.Parse(iri)
+	return local
+}
+
 func (r inbound) process(ctx context.Context, rec *remote.ActivityReceived) error {
-	act, err := as2.Decode(rec.Raw)
+	act, err := reactor.Decode(rec, r.isLocal)
 	if err != nil {
-		return skipf("undecodable activity: %v", err)
-	}
-	if act.ActorID() != rec.Actor {
-		return skipf("activity actor %q is not the verified actor %q", act.ActorID(), rec.Actor)
-	}
-	if _, local := r.urls.Parse(rec.Actor); local {
-		return skipf("activity by a local actor %s", rec.Actor)
+		return err
 	}
 	switch act.Type {
 	case as2.TypeCreate:
@@ -218,7 +209,7 @@ func (r inbound) process(ctx context.Context, rec *remote.ActivityReceived) erro
 			return nil // Undo{Follow} is the inbox processor's; a Like or Announce by IRI cannot be told apart
 		}
 		if inner.ActorID() != rec.Actor {
-			return skipf("Undo by %s of a Like by %s", rec.Actor, inner.ActorID())
+			return reactor.Skipf("Undo by %s of a Like by %s", rec.Actor, inner.ActorID())
 		}
 		postID, ok, err := r.knownPost(ctx, inner.ObjectID())
 		if err != nil || !ok {
@@ -290,9 +281,9 @@ func (r inbound) create(ctx context.Context, actorIRI string, act, obj *as2.Obje
 	author := obj.AttributedTo.First().ID
 	switch {
 	case author != actorIRI:
-		return "", skipf("post %s is attributed to %q, not to its Create's actor %s", obj.ID, author, actorIRI)
+		return "", reactor.Skipf("post %s is attributed to %q, not to its Create's actor %s", obj.ID, author, actorIRI)
 	case !validIRI(obj.ID) || !sameHost(obj.ID, author):
-		return "", skipf("post id %q is not on its author's server", obj.ID)
+		return "", reactor.Skipf("post id %q is not on its author's server", obj.ID)
 	}
 	rp, ok := RemotePost(obj, raw)
 	if !ok {
@@ -301,7 +292,7 @@ func (r inbound) create(ctx context.Context, actorIRI string, act, obj *as2.Obje
 	if groupIRI := GroupAddressed(r.urls, obj, act); groupIRI != "" {
 		g, err := r.Local.ByIRI(ctx, groupIRI)
 		if errors.Is(err, app.ErrActorNotFound) {
-			return "", skipf("no community at %s", groupIRI)
+			return "", reactor.Skipf("no community at %s", groupIRI)
 		}
 		if err != nil {
 			return "", err
@@ -340,7 +331,7 @@ func (r inbound) create(ctx context.Context, actorIRI string, act, obj *as2.Obje
 // update applies a received Update of a post by its author.
 func (r inbound) update(ctx context.Context, rec *remote.ActivityReceived, act, obj *as2.Object) error {
 	if obj.AttributedTo.First().ID != rec.Actor {
-		return skipf("Update by %s of a post attributed to %q", rec.Actor, obj.AttributedTo.First().ID)
+		return reactor.Skipf("Update by %s of a post attributed to %q", rec.Actor, obj.AttributedTo.First().ID)
 	}
 	if _, known, err := r.knownPost(ctx, obj.ID); err != nil || !known {
 		return err
@@ -448,7 +439,7 @@ func (r inbound) announce(ctx context.Context, rec *remote.ActivityReceived, act
 // the actor any more: a boost recorded while they did is withdrawn too.
 func (r inbound) unboost(ctx context.Context, rec *remote.ActivityReceived, announce *as2.Object) error {
 	if announce.ActorID() != rec.Actor {
-		return skipf("Undo by %s of an Announce by %q", rec.Actor, announce.ActorID())
+		return reactor.Skipf("Undo by %s of an Announce by %q", rec.Actor, announce.ActorID())
 	}
 	ref := announce.Object.First()
 	iri := ref.ID
@@ -491,27 +482,27 @@ func (r inbound) removal(ctx context.Context, rec *remote.ActivityReceived, del 
 // be a post (or a Create of one) whose id is the IRI asked for.
 func (r inbound) fetch(ctx context.Context, iri string) (*as2.Object, error) {
 	if r.Fetch == nil || !validIRI(iri) {
-		return nil, skipf("cannot fetch the announced object %q", iri)
+		return nil, reactor.Skipf("cannot fetch the announced object %q", iri)
 	}
 	if _, local := r.urls.Parse(iri); local {
-		return nil, skipf("announced local object %s is unknown", iri)
+		return nil, reactor.Skipf("announced local object %s is unknown", iri)
 	}
 	body, err := r.Fetch.FetchObject(ctx, iri)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, skipf("fetch the announced object %s: %v", iri, err)
+		return nil, reactor.Skipf("fetch the announced object %s: %v", iri, err)
 	}
 	o, err := as2.Decode(body)
 	if err != nil {
-		return nil, skipf("the announced object %s does not decode: %v", iri, err)
+		return nil, reactor.Skipf("the announced object %s does not decode: %v", iri, err)
 	}
 	if o.Type == as2.TypeCreate && o.InlineObject() != nil {
 		o = o.InlineObject()
 	}
 	if !IsPostType(o.Type) || o.ID != iri {
-		return nil, skipf("the announced object %s is a %s with id %q", iri, o.Type, o.ID)
+		return nil, reactor.Skipf("the announced object %s is a %s with id %q", iri, o.Type, o.ID)
 	}
 	return o, nil
 }

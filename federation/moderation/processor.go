@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -104,29 +103,15 @@ func interesting(rec *remote.ActivityReceived) bool {
 	return false
 }
 
-// skip is a refusal found by the processor itself.
-type skip struct{ reason string }
-
-func (s *skip) Error() string { return s.reason }
-
-func skipf(format string, args ...any) error { return &skip{reason: fmt.Sprintf(format, args...)} }
-
 func refused(err error) bool {
-	var s *skip
-	return errors.As(err, &s) || errors.Is(err, app.ErrModerationInvalid) || errors.Is(err, app.ErrModerationNotFound) ||
+	return reactor.IsSkip(err) || errors.Is(err, app.ErrModerationInvalid) || errors.Is(err, app.ErrModerationNotFound) ||
 		errors.Is(err, app.ErrActorNotFound) || errors.Is(err, app.ErrActorDeleted)
 }
 
 func (p *Processor) process(ctx context.Context, c Commands, rec *remote.ActivityReceived) error {
-	act, err := as2.Decode(rec.Raw)
+	act, err := reactor.Decode(rec, p.isLocal)
 	if err != nil {
-		return skipf("undecodable activity: %v", err)
-	}
-	if act.ActorID() != rec.Actor {
-		return skipf("activity actor %q is not the verified actor %q", act.ActorID(), rec.Actor)
-	}
-	if p.isLocal(rec.Actor) {
-		return skipf("activity by a local actor %s", rec.Actor)
+		return err
 	}
 	switch act.Type {
 	case as2.TypeFlag:
@@ -137,7 +122,7 @@ func (p *Processor) process(ctx context.Context, c Commands, rec *remote.Activit
 			}
 		}
 		if len(targets) == 0 {
-			return skipf("Flag names nothing of this instance")
+			return reactor.Skipf("Flag names nothing of this instance")
 		}
 		content := act.ContentIn()
 		if content == "" {
@@ -162,7 +147,7 @@ func (p *Processor) process(ctx context.Context, c Commands, rec *remote.Activit
 			return nil // an Undo of something else, or of a Block by IRI only (see the report's gaps)
 		}
 		if a := inner.Object.ActorID(); a != "" && a != rec.Actor {
-			return skipf("Undo by %s of a Block by %s", rec.Actor, a)
+			return reactor.Skipf("Undo by %s of a Block by %s", rec.Actor, a)
 		}
 		object := inner.Object.ObjectID()
 		if !p.isLocal(object) || len(inner.Object.Target) > 0 {

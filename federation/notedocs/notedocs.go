@@ -1,9 +1,7 @@
 package notedocs
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"html/template"
 	"log/slog"
@@ -17,7 +15,6 @@ import (
 	"github.com/hanse-network/hanse/federation/urls"
 	"github.com/hanse-network/hanse/internal/domain/actor"
 	"github.com/hanse-network/hanse/internal/domain/note"
-	"github.com/hanse-network/hanse/projections"
 	"github.com/hanse-network/hanse/projections/actors"
 	"github.com/hanse-network/hanse/projections/notes"
 )
@@ -112,28 +109,16 @@ var errNotFound = errors.New("notedocs: no such note")
 // ServeHTTP answers GET and HEAD of a note or its Create activity.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, actorpub.CodeMethod, "method "+r.Method+" not allowed")
+		actorpub.WriteMethodNotAllowed(w, r)
 		return
 	}
 	w.Header().Set("Vary", "Accept")
 	n, author, isActivity, err := h.lookup(r.Context(), r.URL.Path)
-	authorIRI := h.urls.Actor(author.Kind, author.Username)
-	switch {
-	case errors.Is(err, errNotFound), errors.Is(err, notes.ErrNotFound), errors.Is(err, actors.ErrNotFound):
-		writeError(w, http.StatusNotFound, actorpub.CodeNotFound, "no such note on this server")
-		return
-	case errors.Is(err, projections.ErrNotLive):
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, actorpub.CodeNotReady, "the notes read model is not built yet")
-		return
-	case err != nil:
-		if r.Context().Err() == nil {
-			h.log.ErrorContext(r.Context(), "notedocs: read", "err", err, "path", r.URL.Path)
-			writeError(w, http.StatusInternalServerError, actorpub.CodeInternal, "the note could not be read")
-		}
+	if err != nil {
+		actorpub.WriteReadError(w, r, h.log, err, "note", errNotFound, notes.ErrNotFound, actors.ErrNotFound)
 		return
 	}
+	authorIRI := h.urls.Actor(author.Kind, author.Username)
 	d := data(n, authorIRI)
 	noteIRI := outbound.NoteIRI(authorIRI, n.ID)
 	asJSON := actorpub.WantsActivityJSON(r)
@@ -143,23 +128,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if isActivity {
 				id, former = noteIRI+activitySuffix, as2.TypeCreate
 			}
-			h.writeDoc(w, r, http.StatusGone, func() ([]byte, error) { return actorpub.Tombstone(id, former, n.DeletedAt) })
+			actorpub.WriteDocument(w, r, h.log, http.StatusGone, func() ([]byte, error) {
+				return actorpub.Tombstone(id, former, n.DeletedAt)
+			})
 			return
 		}
-		h.writePage(w, r, http.StatusGone, notePage{IRI: noteIRI, Gone: true})
+		actorpub.WritePage(w, r, h.log, http.StatusGone, pageTemplate, notePage{IRI: noteIRI, Gone: true})
 		return
 	}
 	if isActivity {
-		h.writeDoc(w, r, http.StatusOK, func() ([]byte, error) { return as2.Encode(outbound.CreateNote(d)) })
+		actorpub.WriteDocument(w, r, h.log, http.StatusOK, func() ([]byte, error) { return as2.Encode(outbound.CreateNote(d)) })
 		return
 	}
 	if asJSON {
-		h.writeDoc(w, r, http.StatusOK, func() ([]byte, error) { return as2.Encode(outbound.NoteObject(d)) })
+		actorpub.WriteDocument(w, r, h.log, http.StatusOK, func() ([]byte, error) { return as2.Encode(outbound.NoteObject(d)) })
 		return
 	}
-	h.writePage(w, r, http.StatusOK, notePage{IRI: noteIRI, AuthorIRI: authorIRI, Author: h.urls.Handle(author.Username),
-		Content: template.HTML(outbound.ContentHTML(n.Content)), Language: n.Language,
-		Published: n.Published.UTC().Format(time.RFC3339)})
+	actorpub.WritePage(w, r, h.log, http.StatusOK, pageTemplate, notePage{IRI: noteIRI, AuthorIRI: authorIRI,
+		Author: h.urls.Handle(author.Username), Content: template.HTML(outbound.ContentHTML(n.Content)),
+		Language: n.Language, Published: n.Published.UTC().Format(time.RFC3339)})
 }
 
 // lookup finds the note of path and its author. Notes of another
@@ -196,21 +183,6 @@ func (h *Handler) lookup(ctx context.Context, path string) (notes.Note, actors.A
 	return n, a, isActivity, nil
 }
 
-// writeDoc writes the AS2 document made by encode.
-func (h *Handler) writeDoc(w http.ResponseWriter, r *http.Request, status int, encode func() ([]byte, error)) {
-	b, err := encode()
-	if err != nil {
-		h.log.ErrorContext(r.Context(), "notedocs: encode", "err", err, "path", r.URL.Path)
-		writeError(w, http.StatusInternalServerError, actorpub.CodeInternal, "the document could not be encoded")
-		return
-	}
-	hd := w.Header()
-	hd.Set("Content-Type", actorpub.MediaTypeActivityJSON)
-	hd.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
-
 var pageTemplate = template.Must(template.New("note").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -240,35 +212,4 @@ type notePage struct {
 	IRI, AuthorIRI, Author, Language, Published string
 	Content                                     template.HTML
 	Gone                                        bool
-}
-
-func (h *Handler) writePage(w http.ResponseWriter, r *http.Request, status int, p notePage) {
-	var buf bytes.Buffer
-	if err := pageTemplate.Execute(&buf, p); err != nil {
-		h.log.ErrorContext(r.Context(), "notedocs: page", "err", err, "path", r.URL.Path)
-		writeError(w, http.StatusInternalServerError, actorpub.CodeInternal, "the page could not be rendered")
-		return
-	}
-	hd := w.Header()
-	hd.Set("Content-Type", "text/html; charset=utf-8")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	var e struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	e.Error.Code, e.Error.Message = code, msg
-	b, _ := json.Marshal(e) // strings only: cannot fail
-	hd := w.Header()
-	hd.Set("Content-Type", "application/json; charset=utf-8")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
 }

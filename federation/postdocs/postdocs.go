@@ -1,9 +1,7 @@
 package postdocs
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"html/template"
 	"log/slog"
@@ -18,7 +16,6 @@ import (
 	"github.com/hanse-network/hanse/federation/urls"
 	"github.com/hanse-network/hanse/internal/domain/actor"
 	"github.com/hanse-network/hanse/internal/domain/post"
-	"github.com/hanse-network/hanse/projections"
 	"github.com/hanse-network/hanse/projections/actors"
 )
 
@@ -90,25 +87,13 @@ var errNotFound = errors.New("postdocs: no such post")
 // author is gone) answers 410 with a Tombstone or an HTML notice.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, actorpub.CodeMethod, "method "+r.Method+" not allowed")
+		actorpub.WriteMethodNotAllowed(w, r)
 		return
 	}
 	w.Header().Set("Vary", "Accept")
 	p, author, isActivity, err := h.lookup(r.Context(), r.URL.Path)
-	switch {
-	case errors.Is(err, errNotFound), errors.Is(err, ErrNotFound), errors.Is(err, actors.ErrNotFound):
-		writeError(w, http.StatusNotFound, actorpub.CodeNotFound, "no such post on this server")
-		return
-	case errors.Is(err, projections.ErrNotLive):
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, actorpub.CodeNotReady, "the posts read model is not built yet")
-		return
-	case err != nil:
-		if r.Context().Err() == nil {
-			h.log.ErrorContext(r.Context(), "postdocs: read", "err", err, "path", r.URL.Path)
-			writeError(w, http.StatusInternalServerError, actorpub.CodeInternal, "the post could not be read")
-		}
+	if err != nil {
+		actorpub.WriteReadError(w, r, h.log, err, "post", errNotFound, ErrNotFound, actors.ErrNotFound)
 		return
 	}
 	authorIRI := h.urls.Actor(author.Kind, author.Username)
@@ -120,27 +105,33 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if isActivity {
 				id, former = urls.PostActivityIRI(authorIRI, p.ID), as2.TypeCreate
 			}
-			h.writeDoc(w, r, http.StatusGone, func() ([]byte, error) { return actorpub.Tombstone(id, former, p.Gone) })
+			actorpub.WriteDocument(w, r, h.log, http.StatusGone, func() ([]byte, error) {
+				return actorpub.Tombstone(id, former, p.Gone)
+			})
 			return
 		}
-		h.writePage(w, r, http.StatusGone, page{IRI: postIRI, Gone: true})
+		actorpub.WritePage(w, r, h.log, http.StatusGone, pageTemplate, page{IRI: postIRI, Gone: true})
 		return
 	}
 	d, err := h.data(r.Context(), p, authorIRI)
 	if err != nil {
 		h.log.ErrorContext(r.Context(), "postdocs: read", "err", err, "path", r.URL.Path)
-		writeError(w, http.StatusInternalServerError, actorpub.CodeInternal, "the post could not be read")
+		actorpub.WriteError(w, http.StatusInternalServerError, actorpub.CodeInternal, "the post could not be read")
 		return
 	}
 	if isActivity {
-		h.writeDoc(w, r, http.StatusOK, func() ([]byte, error) { return as2.Encode(outbound.CreatePost(h.urls, d)) })
+		actorpub.WriteDocument(w, r, h.log, http.StatusOK, func() ([]byte, error) {
+			return as2.Encode(outbound.CreatePost(h.urls, d))
+		})
 		return
 	}
 	if asJSON {
-		h.writeDoc(w, r, http.StatusOK, func() ([]byte, error) { return as2.Encode(outbound.PostObject(h.urls, d)) })
+		actorpub.WriteDocument(w, r, h.log, http.StatusOK, func() ([]byte, error) {
+			return as2.Encode(outbound.PostObject(h.urls, d))
+		})
 		return
 	}
-	h.writePage(w, r, http.StatusOK, pageOf(h.urls, d, author))
+	actorpub.WritePage(w, r, h.log, http.StatusOK, pageTemplate, pageOf(h.urls, d, author))
 }
 
 func formerType(k post.Kind) string {
@@ -386,23 +377,6 @@ func (h *Handler) Featured() actorpub.Page {
 	}
 }
 
-// writeDoc writes the AS2 document made by encode.
-func (h *Handler) writeDoc(w http.ResponseWriter, r *http.Request, status int, encode func() ([]byte, error)) {
-	b, err := encode()
-	if err != nil {
-		h.log.ErrorContext(r.Context(), "postdocs: encode", "err", err, "path", r.URL.Path)
-		writeError(w, http.StatusInternalServerError, actorpub.CodeInternal, "the document could not be encoded")
-		return
-	}
-	hd := w.Header()
-	hd.Set("Content-Type", actorpub.MediaTypeActivityJSON)
-	hd.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(b)
-	}
-}
-
 var pageTemplate = template.Must(template.New("post").Parse(`<!DOCTYPE html>
 <html lang="{{if .Language}}{{.Language}}{{else}}en{{end}}">
 <head>
@@ -465,37 +439,4 @@ func pageOf(u urls.Scheme, d outbound.PostData, author actors.Actor) page {
 		}
 	}
 	return p
-}
-
-func (h *Handler) writePage(w http.ResponseWriter, r *http.Request, status int, p page) {
-	var buf bytes.Buffer
-	if err := pageTemplate.Execute(&buf, p); err != nil {
-		h.log.ErrorContext(r.Context(), "postdocs: page", "err", err, "path", r.URL.Path)
-		writeError(w, http.StatusInternalServerError, actorpub.CodeInternal, "the page could not be rendered")
-		return
-	}
-	hd := w.Header()
-	hd.Set("Content-Type", "text/html; charset=utf-8")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(buf.Bytes())
-	}
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	var e struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	e.Error.Code, e.Error.Message = code, msg
-	b, _ := json.Marshal(e) // strings only: cannot fail
-	hd := w.Header()
-	hd.Set("Content-Type", "application/json; charset=utf-8")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
 }

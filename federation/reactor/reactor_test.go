@@ -3,6 +3,7 @@ package reactor_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -64,5 +65,34 @@ func TestEach(t *testing.T) {
 				t.Errorf("undecodable payload gave %T, want *projections.DecodeError", err)
 			}
 		})
+	}
+}
+
+func TestDecode(t *testing.T) {
+	const peer = "https://peer.example/users/a"
+	local := func(iri string) bool { return strings.HasPrefix(iri, "https://hanse.test/") }
+	for _, tc := range []struct {
+		name, actor, raw, wantSkip string
+	}{
+		{"remote actor's activity", peer, `{"id":"https://peer.example/a/1","type":"Like","actor":"` + peer + `","object":"https://hanse.test/x"}`, ""},
+		{"undecodable", peer, `{"type":`, "undecodable activity"},
+		{"another actor", peer, `{"id":"https://peer.example/a/1","type":"Like","actor":"https://peer.example/users/b"}`, "is not the verified actor"},
+		{"local actor", "https://hanse.test/users/me", `{"id":"https://hanse.test/a/1","type":"Like","actor":"https://hanse.test/users/me"}`, "by a local actor"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			act, err := reactor.Decode(&remote.ActivityReceived{Actor: tc.actor, Raw: []byte(tc.raw)}, local)
+			if tc.wantSkip == "" {
+				if err != nil || act == nil || act.Type != "Like" {
+					t.Fatalf("%v, %v", act, err)
+				}
+				return
+			}
+			if act != nil || !reactor.IsSkip(err) || !strings.Contains(err.Error(), tc.wantSkip) {
+				t.Fatalf("%v, %v; want a skip saying %q", act, err, tc.wantSkip)
+			}
+		})
+	}
+	if reactor.IsSkip(errRefused) || !reactor.IsSkip(fmt.Errorf("wrapped: %w", reactor.Skipf("no %s", "way"))) {
+		t.Fatal("IsSkip must recognise skips, wrapped ones too, and nothing else")
 	}
 }

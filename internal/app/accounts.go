@@ -417,30 +417,22 @@ func accountEventTime(e events.Envelope) time.Time {
 
 // reserveEmail makes account id the holder of the address with digest.
 func (a *Accounts) reserveEmail(ctx context.Context, digest, id, by, correlationID string) error {
-	for attempt := 0; ; attempt++ {
+	_, err := retryConflicts("e-mail reservation", func() (events.Position, error) {
 		held, expected, err := a.emailAvailable(ctx, digest, id)
 		if err != nil || held {
-			return err
+			return 0, err
 		}
 		// Derived from what is replaced, so a retried append of the same
 		// reservation is an idempotent no-op.
 		ev, err := a.Registry.NewEvent(events.DerivedUUID(account.TypeEmailReserved, digest, id, expected.String()),
 			account.EmailReserved{AccountID: id}, a.meta(by, correlationID))
 		if err != nil {
-			return fmt.Errorf("app: %w", err)
+			return 0, fmt.Errorf("app: %w", err)
 		}
-		_, err = a.Store.Append(ctx, account.EmailStream(digest), expected, ev)
-		if errors.Is(err, events.ErrWrongExpectedRevision) {
-			if attempt < MaxConflictRetries {
-				continue
-			}
-			return fmt.Errorf("%w: e-mail reservation after %d attempts: %w", ErrConflict, attempt+1, err)
-		}
-		if err != nil {
-			return fmt.Errorf("app: reserve e-mail address: %w", err)
-		}
-		return nil
-	}
+		res, err := a.Store.Append(ctx, account.EmailStream(digest), expected, ev)
+		return appended(res, err, "reserve e-mail address")
+	})
+	return err
 }
 
 // dummyPasswordHash is a hash with the configured parameters, verified
@@ -780,7 +772,7 @@ func (a *Accounts) Erase(ctx context.Context, accountID, reason, by string) (eve
 // position.
 func (a *Accounts) appendErased(ctx context.Context, accountID, reason, by string) (events.Position, error) {
 	eventID, correlationID := a.id(), a.id().String()
-	for attempt := 0; ; attempt++ {
+	return retryConflicts("account "+accountID, func() (events.Position, error) {
 		l, err := a.load(ctx, accountID)
 		if err != nil {
 			return 0, err
@@ -797,18 +789,12 @@ func (a *Accounts) appendErased(ctx context.Context, accountID, reason, by strin
 			return 0, fmt.Errorf("app: %w", err)
 		}
 		res, err := a.Store.Append(ctx, account.Stream(accountID), events.Exact(l.revision), data)
-		if errors.Is(err, events.ErrWrongExpectedRevision) {
-			if attempt < MaxConflictRetries {
-				continue
-			}
-			return 0, fmt.Errorf("%w: account %s after %d attempts: %w", ErrConflict, accountID, attempt+1, err)
-		}
 		if err != nil {
-			return 0, fmt.Errorf("app: erase account %s: %w", accountID, err)
+			return appended(res, err, "erase account "+accountID)
 		}
 		a.forget(accountID)
 		return res.Position, nil
-	}
+	})
 }
 
 // loadedAccount is an account stream folded.
@@ -870,7 +856,7 @@ func (a *Accounts) readStream(ctx context.Context, stream string, max int) ([]ev
 func (a *Accounts) change(ctx context.Context, id, by string, decide func(account.State) ([]any, error)) (events.Position, error) {
 	correlationID := a.id().String()
 	var ids []events.UUID
-	for attempt := 0; ; attempt++ {
+	return retryConflicts("account "+id, func() (events.Position, error) {
 		l, err := a.load(ctx, id)
 		if err != nil {
 			return 0, err
@@ -894,18 +880,12 @@ func (a *Accounts) change(ctx context.Context, id, by string, decide func(accoun
 			evs = append(evs, ev)
 		}
 		res, err := a.Store.Append(ctx, account.Stream(id), events.Exact(l.revision), evs...)
-		if errors.Is(err, events.ErrWrongExpectedRevision) {
-			if attempt < MaxConflictRetries {
-				continue
-			}
-			return 0, fmt.Errorf("%w: account %s after %d attempts: %w", ErrConflict, id, attempt+1, err)
-		}
 		if err != nil {
-			return 0, fmt.Errorf("app: append to account %s: %w", id, err)
+			return appended(res, err, "append to account "+id)
 		}
 		a.forget(id)
 		return res.Position, nil
-	}
+	})
 }
 
 // accountError maps the account domain's errors to the application's.

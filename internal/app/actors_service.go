@@ -214,7 +214,7 @@ func domainError(id string, err error) error {
 func (a *Actors) change(ctx context.Context, id, by string, decide func(actor.State) (any, error)) (events.Position, error) {
 	eventID := a.id()
 	correlationID := a.id().String()
-	for attempt := 0; ; attempt++ {
+	return retryConflicts("actor "+id, func() (events.Position, error) {
 		l, err := a.load(ctx, id)
 		if err != nil {
 			return 0, err
@@ -231,15 +231,6 @@ func (a *Actors) change(ctx context.Context, id, by string, decide func(actor.St
 			return 0, fmt.Errorf("app: %w", err)
 		}
 		res, err := a.Store.Append(ctx, actor.Stream(id), events.Exact(l.revision), ev)
-		if errors.Is(err, events.ErrWrongExpectedRevision) {
-			if attempt < MaxConflictRetries {
-				continue
-			}
-			return 0, fmt.Errorf("%w: actor %s after %d attempts: %w", ErrConflict, id, attempt+1, err)
-		}
-		if err != nil {
-			return 0, fmt.Errorf("app: append to actor %s: %w", id, err)
-		}
-		return res.Position, nil
-	}
+		return appended(res, err, "append to actor "+id)
+	})
 }

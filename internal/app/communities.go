@@ -283,8 +283,7 @@ func (c *Communities) Update(ctx context.Context, id string, upd community.Updat
 		return 0, fmt.Errorf("%w: %s", ErrNotOwner, id)
 	}
 	eventID, correlationID := c.id(), c.id().String()
-	var pos events.Position
-	for attempt := 0; ; attempt++ {
+	pos, err := retryConflicts("community "+id, func() (events.Position, error) {
 		s, l, err := c.loadCommunity(ctx, id)
 		if err != nil {
 			return 0, err
@@ -294,25 +293,17 @@ func (c *Communities) Update(ctx context.Context, id string, upd community.Updat
 			return 0, communityError(id, err)
 		}
 		if !changed {
-			pos = l.position
-			break
+			return l.position, nil
 		}
 		data, err := c.Registry.NewEvent(eventID, ev, c.meta(by.ID, correlationID))
 		if err != nil {
 			return 0, fmt.Errorf("app: %w", err)
 		}
 		res, err := c.Store.Append(ctx, community.Stream(id), l.rev.expected(), data)
-		if errors.Is(err, events.ErrWrongExpectedRevision) {
-			if attempt < MaxConflictRetries {
-				continue
-			}
-			return 0, fmt.Errorf("%w: community %s after %d attempts: %w", ErrConflict, id, attempt+1, err)
-		}
-		if err != nil {
-			return 0, fmt.Errorf("app: update community %s: %w", id, err)
-		}
-		pos = res.Position
-		break
+		return appended(res, err, "update community "+id)
+	})
+	if err != nil {
+		return 0, err
 	}
 	actorPos, err := c.syncGroup(ctx, id, by.ID)
 	if err != nil {

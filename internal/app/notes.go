@@ -92,7 +92,7 @@ func (n *Notes) Publish(ctx context.Context, authorID, content, language string,
 // with by as the acting actor). It returns the write's position.
 func (n *Notes) Delete(ctx context.Context, noteID, actorID, by string) (events.Position, error) {
 	eventID, correlationID := n.id(), n.id().String()
-	for attempt := 0; ; attempt++ {
+	return retryConflicts("note "+noteID, func() (events.Position, error) {
 		s, rev, err := n.loadNote(ctx, noteID)
 		if err != nil {
 			return 0, err
@@ -110,17 +110,8 @@ func (n *Notes) Delete(ctx context.Context, noteID, actorID, by string) (events.
 			return 0, fmt.Errorf("app: %w", err)
 		}
 		res, err := n.Store.Append(ctx, note.Stream(noteID), events.Exact(rev), data)
-		if errors.Is(err, events.ErrWrongExpectedRevision) {
-			if attempt < MaxConflictRetries {
-				continue
-			}
-			return 0, fmt.Errorf("%w: note %s after %d attempts: %w", ErrConflict, noteID, attempt+1, err)
-		}
-		if err != nil {
-			return 0, fmt.Errorf("app: delete note %s: %w", noteID, err)
-		}
-		return res.Position, nil
-	}
+		return appended(res, err, "delete note "+noteID)
+	})
 }
 
 // loadActor folds actor id's stream (a zero state when it does not exist).

@@ -23,7 +23,6 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/hanse-network/hanse/events"
 	"github.com/hanse-network/hanse/events/sqlite"
@@ -225,43 +224,6 @@ func (s *acctStack) json(t *testing.T, method, path, token, body string) acctRes
 	return s.do(t, method, path, token, "application/json", strings.NewReader(body))
 }
 
-// acctSchema compiles a schema of Mastodon's OpenAPI document in ../shared
-// (skipping the test when it is not there).
-func acctSchema(t *testing.T, name string) *jsonschema.Schema {
-	t.Helper()
-	path := filepath.Join("..", "..", "..", "shared", "schemas", "mastodon-api", "openapi.json")
-	f, err := os.Open(path)
-	if err != nil {
-		t.Skipf("Mastodon OpenAPI document not found at %s: %v", path, err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource("mastodon.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile("mastodon.json#/components/schemas/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sch
-}
-
-func acctValidate(t *testing.T, sch *jsonschema.Schema, body []byte) {
-	t.Helper()
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sch.Validate(inst); err != nil {
-		t.Fatalf("%s\ndoes not validate: %v", body, err)
-	}
-}
-
 func TestVerifyCredentials(t *testing.T) {
 	s := newAcctStack(t, false)
 	alice, tok := s.user(t, "alice", "read")
@@ -269,12 +231,12 @@ func TestVerifyCredentials(t *testing.T) {
 		ptrTo("Ich lerne <b>Töpfern</b>.\nUnd mehr.\n\nZweiter Absatz."), nil); err != nil {
 		t.Fatal(err)
 	}
-	sch := acctSchema(t, "CredentialAccount")
+	sch := oauthMastodonSchema(t, "CredentialAccount")
 	r := s.do(t, http.MethodGet, VerifyCredentialsPath, tok, "", nil)
 	if r.status != http.StatusOK {
 		t.Fatalf("status %d: %s", r.status, r.body)
 	}
-	acctValidate(t, sch, r.body)
+	oauthValidate(t, sch, r.body)
 	var got CredentialAccountJSON
 	if err := json.Unmarshal(r.body, &got); err != nil {
 		t.Fatal(err)
@@ -331,7 +293,7 @@ func ptrTo(s string) *string { return &s }
 func TestUpdateCredentials(t *testing.T) {
 	s := newAcctStack(t, false)
 	alice, tok := s.user(t, "alice", "read", "write")
-	sch := acctSchema(t, "CredentialAccount")
+	sch := oauthMastodonSchema(t, "CredentialAccount")
 	multipartBody := func(fields map[string]string) (string, io.Reader) {
 		var b bytes.Buffer
 		w := multipart.NewWriter(&b)
@@ -375,7 +337,7 @@ func TestUpdateCredentials(t *testing.T) {
 		if r.status != http.StatusOK {
 			t.Fatalf("%s: %d %s", tc.name, r.status, r.body)
 		}
-		acctValidate(t, sch, r.body)
+		oauthValidate(t, sch, r.body)
 		var got CredentialAccountJSON
 		if err := json.Unmarshal(r.body, &got); err != nil {
 			t.Fatal(err)
@@ -425,7 +387,7 @@ func TestRegisterAccount(t *testing.T) {
 	appTok = s.token(Principal{AppID: "app-1", Scopes: []string{"read", "write"}})
 	_, userTok := s.user(t, "existing", "read", "write")
 	readApp := s.token(Principal{AppID: "app-1", Scopes: []string{"read"}})
-	sch := acctSchema(t, "Token")
+	sch := oauthMastodonSchema(t, "Token")
 	form := func(mod func(url.Values)) string {
 		v := url.Values{"username": {"newbie"}, "email": {"newbie@example.org"}, "password": {"correct horse battery"},
 			"agreement": {"true"}, "locale": {"de"}}
@@ -459,7 +421,7 @@ func TestRegisterAccount(t *testing.T) {
 	if r.status != http.StatusOK {
 		t.Fatalf("register: %d %s", r.status, r.body)
 	}
-	acctValidate(t, sch, r.body)
+	oauthValidate(t, sch, r.body)
 	var got RegisterAccountResponse
 	if err := json.Unmarshal(r.body, &got); err != nil {
 		t.Fatal(err)

@@ -222,28 +222,16 @@ func Update(s State, upd Updated) (ev Updated, changed bool, err error) {
 		}
 	}
 	if upd.Topics != nil {
-		topics, err := NormalizeTopics(*upd.Topics)
-		if err != nil {
+		if ev.Topics, err = listChange(*upd.Topics, s.Topics, NormalizeTopics); err != nil {
 			return Updated{}, false, err
 		}
-		if !slices.Equal(topics, s.Topics) {
-			if topics == nil {
-				topics = []string{}
-			}
-			ev.Topics, changed = &topics, true
-		}
+		changed = changed || ev.Topics != nil
 	}
 	if upd.Languages != nil {
-		languages, err := NormalizeLanguages(*upd.Languages)
-		if err != nil {
+		if ev.Languages, err = listChange(*upd.Languages, s.Languages, NormalizeLanguages); err != nil {
 			return Updated{}, false, err
 		}
-		if !slices.Equal(languages, s.Languages) {
-			if languages == nil {
-				languages = []string{}
-			}
-			ev.Languages, changed = &languages, true
-		}
+		changed = changed || ev.Languages != nil
 	}
 	if upd.Location != nil {
 		location, err := NormalizeLocation(upd.Location)
@@ -276,6 +264,20 @@ func Update(s State, upd Updated) (ev Updated, changed bool, err error) {
 		}
 	}
 	return ev, changed, nil
+}
+
+// listChange normalises a list an update carries and returns it when it
+// differs from cur (an emptied list as []string{}, which Updated reads as
+// a change), nil when it does not.
+func listChange(in, cur []string, normalize func([]string) ([]string, error)) (*[]string, error) {
+	l, err := normalize(in)
+	if err != nil || slices.Equal(l, cur) {
+		return nil, err
+	}
+	if l == nil {
+		l = []string{}
+	}
+	return &l, nil
 }
 
 // ValidPolicy reports whether p is one of the membership policies.

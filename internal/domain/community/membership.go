@@ -254,6 +254,16 @@ func exists(c State) error {
 	return nil
 }
 
+// facilitated checks a facilitator's decision on community c: c exists
+// (ErrNotFound) and by facilitates it, owns it or is an admin
+// (ErrNotFacilitator).
+func facilitated(c State, by Actor) error {
+	if err := exists(c); err != nil {
+		return err
+	}
+	return need(by, AsFacilitator)
+}
+
 func need(by Actor, a Authority) error {
 	if by.Authority >= a {
 		return nil
@@ -347,10 +357,7 @@ func Leave(c State, m Membership, member string) ([]any, error) {
 
 // Approve decides a facilitator's approval of member's pending request.
 func Approve(c State, m Membership, member string, by Actor) ([]any, error) {
-	if err := exists(c); err != nil {
-		return nil, err
-	}
-	if err := need(by, AsFacilitator); err != nil {
+	if err := facilitated(c, by); err != nil {
 		return nil, err
 	}
 	if m.Status() != StateRequested {
@@ -362,10 +369,7 @@ func Approve(c State, m Membership, member string, by Actor) ([]any, error) {
 
 // Reject decides a facilitator's refusal of member's pending request.
 func Reject(c State, m Membership, member string, by Actor) ([]any, error) {
-	if err := exists(c); err != nil {
-		return nil, err
-	}
-	if err := need(by, AsFacilitator); err != nil {
+	if err := facilitated(c, by); err != nil {
 		return nil, err
 	}
 	if m.Status() != StateRequested {
@@ -379,10 +383,7 @@ func Reject(c State, m Membership, member string, by Actor) ([]any, error) {
 // person asked, the facilitator agrees). Members get ErrAlreadyMember,
 // banned people ErrBanned (unban first).
 func Invite(c State, m Membership, member string, by Actor) ([]any, error) {
-	if err := exists(c); err != nil {
-		return nil, err
-	}
-	if err := need(by, AsFacilitator); err != nil {
+	if err := facilitated(c, by); err != nil {
 		return nil, err
 	}
 	if member == "" {
@@ -407,10 +408,7 @@ func Invite(c State, m Membership, member string, by Actor) ([]any, error) {
 // removed only by owners or admins. Nobody removes themselves (they
 // leave).
 func Remove(c State, m Membership, member string, by Actor, reason string) ([]any, error) {
-	if err := exists(c); err != nil {
-		return nil, err
-	}
-	if err := need(by, AsFacilitator); err != nil {
+	if err := facilitated(c, by); err != nil {
 		return nil, err
 	}
 	if member == by.ID {
@@ -429,10 +427,7 @@ func Remove(c State, m Membership, member string, by Actor, reason string) ([]an
 // of an outsider included), with the same authority rules as Remove.
 // Already banned: nothing to do.
 func Ban(c State, m Membership, member string, by Actor, reason string) ([]any, error) {
-	if err := exists(c); err != nil {
-		return nil, err
-	}
-	if err := need(by, AsFacilitator); err != nil {
+	if err := facilitated(c, by); err != nil {
 		return nil, err
 	}
 	if member == "" {
@@ -453,10 +448,7 @@ func Ban(c State, m Membership, member string, by Actor, reason string) ([]any, 
 // Unban decides lifting member's ban; afterwards they are not a member
 // (StateNone) and may join again.
 func Unban(c State, m Membership, member string, by Actor) ([]any, error) {
-	if err := exists(c); err != nil {
-		return nil, err
-	}
-	if err := need(by, AsFacilitator); err != nil {
+	if err := facilitated(c, by); err != nil {
 		return nil, err
 	}
 	if m.Status() != StateBanned {
