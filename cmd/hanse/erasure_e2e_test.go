@@ -266,7 +266,7 @@ func TestErasureLeavesNothingOfThePerson(t *testing.T) {
 		fmt.Sprintf("%s/api/admin/accounts/%s?min_position=%d", base, created.ID, erased.Position),
 		fmt.Sprintf("%s/api/admin/activity?min_position=%d&limit=200", base, erased.Position),
 		base + "/media/" + media.ID,
-		base + "/users/erin",
+		fmt.Sprintf("%s/users/erin?min_position=%d", base, erased.Position),
 	}
 	for _, target := range reads {
 		tok := ""
