@@ -18,6 +18,8 @@ import (
 	"testing"
 
 	"golang.org/x/oauth2"
+
+	"github.com/hanse-network/hanse/events"
 )
 
 // hiddenField matches the hidden inputs of the sign-in form.
@@ -283,6 +285,21 @@ func TestErasureLeavesNothingOfThePerson(t *testing.T) {
 	if s, _ := call(t, "GET", base+"/media/"+media.ID, "", nil, nil); s != http.StatusNotFound && s != http.StatusGone {
 		t.Errorf("media after erasure: %d, want 404 or 410", s)
 	}
+
+	// Every projection — the serve-only reactors and the outbound
+	// projector included — has applied the erasure before the server stops.
+	eventually(t, "every projection caught up with the erasure", func() bool {
+		rep := statusJSON(t, dataDir)
+		if len(rep.Projections) == 0 {
+			return false
+		}
+		for _, p := range rep.Projections {
+			if p.Head < events.Position(erased.Position) || p.Position < p.Head {
+				return false
+			}
+		}
+		return true
+	})
 
 	// Stop the server: every file in the data directory — the event log,
 	// the read models, the media directory — is free of the person's data.
