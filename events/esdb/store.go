@@ -83,8 +83,12 @@ type Store struct {
 	log    *slog.Logger
 	config esdb.Configuration // template for (re)created clients
 
-	mu       sync.Mutex
-	client   *esdb.Client
+	mu     sync.Mutex
+	client *esdb.Client
+	// using counts the calls in flight on each client, so that a replaced
+	// client is closed only once nothing uses it any more (closing it
+	// under a running call races inside the client library).
+	using    map[*esdb.Client]*sync.WaitGroup
 	closed   bool
 	subs     map[*subscription]struct{}
 	inflight sync.WaitGroup
@@ -175,11 +179,14 @@ func (s *Store) do(ctx context.Context, fn func(ctx context.Context, c *esdb.Cli
 		}
 		c := s.client
 		s.inflight.Add(1)
+		users := s.usersOf(c)
+		users.Add(1)
 		s.mu.Unlock()
 
 		done := make(chan error, 1)
 		go func() {
 			defer s.inflight.Done()
+			defer users.Done()
 			defer func() {
 				if r := recover(); r != nil {
 					done <- fmt.Errorf("%w: %v", errClientPanic, r)
@@ -237,8 +244,26 @@ func (s *Store) replaceClient(old *esdb.Client, cause error) bool {
 	s.client = c
 	s.replacements.Add(1)
 	s.log.Warn("EventStoreDB client gave up reconnecting; replaced it", "cause", cause)
-	go closeClient(old)
+	users := s.usersOf(old)
+	delete(s.using, old)
+	go func() {
+		users.Wait() // no new call can pick old up: s.client changed under mu
+		closeClient(old)
+	}()
 	return true
+}
+
+// usersOf returns the in-flight counter of client c; s.mu must be held.
+func (s *Store) usersOf(c *esdb.Client) *sync.WaitGroup {
+	if s.using == nil {
+		s.using = map[*esdb.Client]*sync.WaitGroup{}
+	}
+	wg, ok := s.using[c]
+	if !ok {
+		wg = &sync.WaitGroup{}
+		s.using[c] = wg
+	}
+	return wg
 }
 
 func closeClient(c *esdb.Client) {
