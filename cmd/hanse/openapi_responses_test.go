@@ -164,45 +164,6 @@ func (c *contractClient) routerError(method, path string, want int, code string)
 	}
 }
 
-// knownDeviation sends one request the server answers against the
-// documented contract at the time of writing (reported, not written into
-// the document). documented checks the answer the document promises. The
-// subtest passes once the server keeps the contract, is skipped — naming
-// the deviation — while current recognises the known wrong answer, and
-// fails on any other answer.
-func (c *contractClient) knownDeviation(name, deviation string, method, path, token string, body any,
-	documented func(reply) error, current func(reply) bool) {
-	c.t.Helper()
-	r, contractErr := c.exchange(method, path, token, body, nil)
-	err := errors.Join(contractErr, documented(r))
-	c.t.Run("deviation/"+name, func(t *testing.T) {
-		switch {
-		case err == nil:
-		case current(r):
-			t.Skipf("KNOWN DEVIATION from internal/httpapi/openapi.json: %s\n%s %s → %d %s", deviation, method, path,
-				r.status, clip(r.body))
-		default:
-			t.Errorf("%s %s: %v", method, path, err)
-		}
-	})
-}
-
-// wantAnswer is the documented answer of a knownDeviation: a status and,
-// unless empty, an error code.
-func wantAnswer(status int, code string) func(reply) error {
-	return func(r reply) error {
-		if r.status != status || code != "" && errorCode(r.body) != code {
-			return fmt.Errorf("want %d %s, got %d %s", status, code, r.status, clip(r.body))
-		}
-		return nil
-	}
-}
-
-// answered recognises an answer by status and error code.
-func answered(status int, code string) func(reply) bool {
-	return func(r reply) bool { return r.status == status && (code == "" || errorCode(r.body) == code) }
-}
-
 // errorCode returns the code of an error body (either shape).
 func errorCode(body []byte) string {
 	var e struct {
@@ -304,9 +265,7 @@ const unknownID = "00000000-0000-4000-8000-000000000000"
 // rate limits — and validates every response, success or error, against
 // internal/httpapi/openapi.json: an undocumented status, a missing
 // documented header, an undocumented content type, a body that breaks its
-// schema or has members the schema does not describe fails. Answers the
-// server gives against the document are listed as deviation/… subtests
-// (skipped until fixed).
+// schema or has members the schema does not describe fails.
 func TestOpenAPIResponsesMatchTheServer(t *testing.T) {
 	const adminToken = "openapi-admin-token-0123456789"
 	in := startServe(t, map[string]string{"HANSE_ADMIN_TOKEN": adminToken},
@@ -454,10 +413,8 @@ func TestOpenAPIResponsesMatchTheServer(t *testing.T) {
 	c.wantCode(c.do("POST", "/oauth/revoke", "", url.Values{"token": {pat.AccessToken}, "client_id": {app.ClientID},
 		"client_secret": {app.ClientSecret}}, http.StatusForbidden, nil), "unauthorized_client")
 	c.do("DELETE", "/api/hanse/v1/me/tokens/"+pat.ID, fennaToken, nil, http.StatusOK, nil)
-	c.knownDeviation("revoke-token-twice",
-		"revoking an already revoked token answers 404 not_found, not 200 with position 0 as documented",
-		"DELETE", "/api/hanse/v1/me/tokens/"+pat.ID, fennaToken, nil, wantAnswer(http.StatusOK, ""),
-		answered(http.StatusNotFound, "not_found"))
+	// A revoked token is no longer yours.
+	c.wantCode(c.do("DELETE", "/api/hanse/v1/me/tokens/"+pat.ID, fennaToken, nil, http.StatusNotFound, nil), "not_found")
 	c.wantCode(c.do("DELETE", "/api/hanse/v1/me/tokens/"+unknownID, fennaToken, nil, http.StatusNotFound, nil), "not_found")
 	c.wantCode(c.do("GET", "/api/v1/accounts/verify_credentials", pat.AccessToken, nil, http.StatusUnauthorized, nil),
 		"invalid_token")
@@ -645,14 +602,14 @@ func TestOpenAPIResponsesMatchTheServer(t *testing.T) {
 		http.StatusForbidden, nil), "insufficient_scope")
 	c.wantCode(c.do("POST", "/api/hanse/v1/posts", writeApp.AccessToken, map[string]any{"content": "x"},
 		http.StatusForbidden, nil), "forbidden")
-	c.knownDeviation("reply-to-unknown-post",
-		"a reply to an unknown post answers 422 validation_failed (field in_reply_to), not the documented 404 not_found "+
-			"(\"no such post replied to\"); a post hidden from the caller does answer 404, so the two tell hidden posts from missing ones",
-		"POST", "/api/hanse/v1/posts", larsToken, map[string]any{"content": "x", "in_reply_to": unknownID},
-		wantAnswer(http.StatusNotFound, "not_found"), answered(http.StatusUnprocessableEntity, "validation_failed"))
+	c.wantCode(c.do("POST", "/api/hanse/v1/posts", larsToken, map[string]any{"content": "x", "in_reply_to": unknownID},
+		http.StatusUnprocessableEntity, nil), "validation_failed")
 	c.do("GET", post(note.ID), "", nil, http.StatusOK, nil)
 	c.do("GET", post(article.ID), larsToken, nil, http.StatusOK, nil)
-	c.do("GET", post(secret.ID), fennaToken, nil, http.StatusOK, nil)
+	c.do("GET", post(secret.ID), fennaToken, nil, http.StatusOK, nil) // the read model has it now
+	// A post hidden from the caller answers as one that does not exist.
+	c.wantCode(c.do("POST", "/api/hanse/v1/posts", larsToken, map[string]any{"content": "x", "in_reply_to": secret.ID},
+		http.StatusUnprocessableEntity, nil), "validation_failed")
 	c.wantCode(c.do("GET", post(secret.ID), larsToken, nil, http.StatusNotFound, nil), "not_found") // no longer a member
 	c.wantCode(c.do("GET", post(unknownID), "", nil, http.StatusNotFound, nil), "not_found")
 	c.wantCode(c.do("GET", post(note.ID)+"?min_position=soon", "", nil, http.StatusBadRequest, nil), "bad_request")
@@ -668,10 +625,8 @@ func TestOpenAPIResponsesMatchTheServer(t *testing.T) {
 	c.do("POST", post(note.ID)+"/like", larsToken, nil, http.StatusOK, nil)
 	c.wantCode(c.do("POST", post(secret.ID)+"/like", larsToken, nil, http.StatusNotFound, nil), "not_found")
 	c.wantCode(c.do("POST", post("nope")+"/like", fennaToken, nil, http.StatusNotFound, nil), "not_found")
-	c.knownDeviation("unlike-unknown-post",
-		"withdrawing a like from a post that does not exist answers 200 with position 0, not the documented 404 not_found",
-		"DELETE", post("nope")+"/like", fennaToken, nil, wantAnswer(http.StatusNotFound, "not_found"),
-		answered(http.StatusOK, ""))
+	c.wantCode(c.do("DELETE", post("nope")+"/like", fennaToken, nil, http.StatusNotFound, nil), "not_found")
+	c.wantCode(c.do("DELETE", post(secret.ID)+"/like", larsToken, nil, http.StatusNotFound, nil), "not_found")
 	c.do("GET", post(note.ID)+"/replies", "", nil, http.StatusOK, nil)
 	c.wantCode(c.do("GET", post(secret.ID)+"/replies", larsToken, nil, http.StatusNotFound, nil), "not_found")
 	c.wantCode(c.do("GET", post(unknownID)+"/replies", "", nil, http.StatusNotFound, nil), "not_found")
@@ -701,8 +656,13 @@ func TestOpenAPIResponsesMatchTheServer(t *testing.T) {
 	c.wantCode(c.do("GET", "/api/hanse/v1/timelines/public?local=maybe", "", nil, http.StatusBadRequest, nil), "bad_request")
 	c.wantCode(c.do("GET", "/api/hanse/v1/timelines/public?max_id="+unknownID, "", nil, http.StatusBadRequest, nil),
 		"bad_cursor")
-	// An unknown token on a read that needs none reads as anonymous.
-	c.do("GET", "/api/hanse/v1/timelines/public", "no-such-token-0123456789", nil, http.StatusOK, nil)
+	// An unknown token is refused even on a read that needs none (as on
+	// Mastodon); without one the read is anonymous.
+	c.wantCode(c.do("GET", "/api/hanse/v1/timelines/public", "no-such-token-0123456789", nil, http.StatusUnauthorized, nil),
+		"invalid_token")
+	c.wantCode(c.do("GET", post(note.ID), "no-such-token-0123456789", nil, http.StatusUnauthorized, nil), "invalid_token")
+	c.wantCode(c.do("GET", "/api/v1/apps/verify_credentials", "no-such-token-0123456789", nil, http.StatusUnauthorized, nil),
+		"invalid_token")
 	c.do("GET", "/api/hanse/v1/timelines/tag/bienen", "", nil, http.StatusOK, nil)
 	c.do("GET", "/api/hanse/v1/timelines/tag/%C3%A4%20b", "", nil, http.StatusOK, nil)
 	c.do("GET", comm(deich.ID)+"/timeline", "", nil, http.StatusOK, nil)
@@ -729,29 +689,15 @@ func TestOpenAPIResponsesMatchTheServer(t *testing.T) {
 	c.routerError("GET", "/api/hanse/v1/nothing-here", http.StatusNotFound, "not_found")
 	c.routerError("PUT", "/api/hanse/v1/posts", http.StatusMethodNotAllowed, "method_not_allowed")
 
-	// Bodies beyond the cap on the OAuth endpoints: refused by the body
-	// cap before the endpoint can answer in its own format.
+	// Bodies beyond the cap: the router's Error, except on the OAuth
+	// endpoints, which answer in their own formats.
 	c.wantCode(c.do("POST", "/api/v1/apps", "", big("client_name"), http.StatusRequestEntityTooLarge, nil), "body_too_large")
-	tooLargeError := func(r reply) bool {
-		return r.status == http.StatusRequestEntityTooLarge && errorCode(r.body) == "body_too_large"
+	c.wantCode(c.do("POST", "/oauth/token", "", big("code"), http.StatusRequestEntityTooLarge, nil), "invalid_request")
+	c.wantCode(c.do("POST", "/oauth/revoke", "", big("token"), http.StatusBadRequest, nil), "invalid_request")
+	if r := c.do("POST", "/oauth/authorize", "", big("login"), http.StatusRequestEntityTooLarge, nil); !strings.HasPrefix(
+		r.header.Get("Content-Type"), "text/html") {
+		t.Errorf("an oversized sign-in form: Content-Type %q, want the HTML page", r.header.Get("Content-Type"))
 	}
-	c.knownDeviation("token-body-too-large",
-		"POST /oauth/token with a body beyond the 1 MiB cap answers the generic Error body_too_large (without "+
-			"Cache-Control: no-store), not the documented OAuthError invalid_request",
-		"POST", "/oauth/token", "", big("code"), wantAnswer(http.StatusRequestEntityTooLarge, "invalid_request"), tooLargeError)
-	c.knownDeviation("revoke-body-too-large",
-		"POST /oauth/revoke with a body beyond the 1 MiB cap answers 413 with the generic Error body_too_large; the "+
-			"document has no 413 there (a body that cannot be read is 400 invalid_request, in OAuth's format)",
-		"POST", "/oauth/revoke", "", big("token"), wantAnswer(http.StatusBadRequest, "invalid_request"), tooLargeError)
-	c.knownDeviation("authorize-form-too-large",
-		"POST /oauth/authorize with a form beyond the 1 MiB cap answers the JSON Error body_too_large, not the "+
-			"documented HTML page (text/html, Cache-Control: no-store)",
-		"POST", "/oauth/authorize", "", big("login"), func(r reply) error {
-			if ct := r.header.Get("Content-Type"); r.status != http.StatusRequestEntityTooLarge || !strings.HasPrefix(ct, "text/html") {
-				return fmt.Errorf("want 413 text/html, got %d %s", r.status, ct)
-			}
-			return nil
-		}, tooLargeError)
 
 	// Administrative reads.
 	for _, path := range []string{"/api/admin/activity?limit=5", "/api/admin/deliveries", "/api/admin/domain-blocks",

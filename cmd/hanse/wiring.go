@@ -278,6 +278,7 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 	accountCommands.Purgers = append(accountCommands.Purgers, mediaCommands, forgetTokens{oauthCommands})
 	postCommands := app.NewPosts(store, registry, personalData, communityCommands, public.Host)
 	postCommands.LocalPostID = scheme.PostID
+	postCommands.Audience = app.ActorAudience{Actors: followWiring.Directory, Follows: followWiring.Commands}
 	if err := fedcommunities.Wire(communityReactors, fedcommunities.WireDeps{
 		Posts: postCommands, Communities: communityCommands, Follows: followWiring.Commands,
 		Local: followWiring.Directory, Following: followWiring.Follows,

@@ -38,6 +38,11 @@ type CommunityGate interface {
 	CanModerate(ctx context.Context, communityID string, by Acting) error
 	// Visibility returns the community's visibility.
 	Visibility(ctx context.Context, communityID string) (community.Visibility, error)
+	// Membership returns member's membership state in the community
+	// (community.StateNone when they never joined); ErrCommunityNotFound
+	// when there is no such community. Posts.Like asks it before a
+	// member likes a members-only post.
+	Membership(ctx context.Context, communityID, member string) (community.MembershipState, error)
 }
 
 // AccountPurger removes what a feature stores outside the event log about

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/hanse-network/hanse/events"
 	"github.com/hanse-network/hanse/internal/domain/community"
+	"github.com/hanse-network/hanse/internal/domain/follow"
 	dmedia "github.com/hanse-network/hanse/internal/domain/media"
 	"github.com/hanse-network/hanse/internal/domain/personal"
 	"github.com/hanse-network/hanse/internal/domain/post"
@@ -129,6 +131,11 @@ type Posts struct {
 	// instance's own posts and returns its id (federation/urls knows the
 	// scheme); InReplyTo IRIs are then resolved to local posts.
 	LocalPostID func(iri string) (id string, ok bool)
+	// Audience, when set, tells whether a local account may see a
+	// followers-only or direct post of someone else (ActorAudience does,
+	// from the event store); without it, Like refuses those posts to
+	// everyone but their authors.
+	Audience PostAudience
 }
 
 // NewPosts returns the post commands over store, registering the post
@@ -449,7 +456,7 @@ func (p *Posts) PublishRemote(ctx context.Context, rp RemotePost) (string, event
 // deciding again. decide returns nil for a no-op; the position of the
 // stream's last event is returned then.
 func (p *Posts) change(ctx context.Context, postID string, eventID events.UUID, meta events.Metadata, decide func(post.State) (any, error)) (events.Position, error) {
-	for attempt := 0; ; attempt++ {
+	return retryConflicts("post "+postID, func() (events.Position, error) {
 		l, err := p.load(ctx, postID)
 		if err != nil {
 			return 0, err
@@ -472,20 +479,11 @@ func (p *Posts) change(ctx context.Context, postID string, eventID events.UUID, 
 			return 0, fmt.Errorf("app: %w", err)
 		}
 		res, err := p.Store.Append(ctx, post.Stream(postID), events.Exact(l.revision), data)
-		if errors.Is(err, events.ErrWrongExpectedRevision) {
-			if attempt < MaxConflictRetries {
-				continue
-			}
-			return 0, fmt.Errorf("%w: post %s after %d attempts: %w", ErrConflict, postID, attempt+1, err)
-		}
 		if errors.Is(err, events.ErrEventTooLarge) {
 			return 0, &ValidationError{Field: "content", Reason: "is too long altogether"}
 		}
-		if err != nil {
-			return 0, fmt.Errorf("app: append to post %s: %w", postID, err)
-		}
-		return res.Position, nil
-	}
+		return appended(res, err, "append to post "+postID)
+	})
 }
 
 // noop turns the "already in that state" errors into no-ops.
@@ -627,9 +625,18 @@ func (p *Posts) Announce(ctx context.Context, postID string) (events.Position, e
 	} else if l.state.Announced {
 		return 0, nil
 	}
-	pos, err := p.change(ctx, postID, events.DerivedUUID(post.TypeAnnounced, postID), p.localMeta(""), func(s post.State) (any, error) {
-		ev, err := post.Announce(s)
-		if errors.Is(err, post.ErrAlreadyAnnounced) {
+	return p.react(ctx, postID, events.DerivedUUID(post.TypeAnnounced, postID), p.localMeta(""), post.ErrAlreadyAnnounced,
+		func(s post.State) (any, error) { return post.Announce(s) })
+}
+
+// react is change for the reactors' commands: a decision refused with
+// already (the post is in that state) is nothing to do and gives (0, nil)
+// rather than the position change gives a no-op.
+func (p *Posts) react(ctx context.Context, postID string, eventID events.UUID, meta events.Metadata, already error,
+	decide func(post.State) (any, error)) (events.Position, error) {
+	pos, err := p.change(ctx, postID, eventID, meta, func(s post.State) (any, error) {
+		ev, err := decide(s)
+		if errors.Is(err, already) {
 			return nil, errAlreadyDone
 		}
 		return ev, err
@@ -652,17 +659,8 @@ func (p *Posts) Boost(ctx context.Context, postID, boosterIRI, activityID string
 	if activityID == "" {
 		eventID = p.id()
 	}
-	pos, err := p.change(ctx, postID, eventID, p.remoteMeta(boosterIRI, activityID), func(s post.State) (any, error) {
-		ev, err := post.Boost(s, boosterIRI, activityID)
-		if errors.Is(err, post.ErrAlreadyBoosted) {
-			return nil, errAlreadyDone
-		}
-		return ev, err
-	})
-	if errors.Is(err, errAlreadyDone) {
-		return 0, nil
-	}
-	return pos, err
+	return p.react(ctx, postID, eventID, p.remoteMeta(boosterIRI, activityID), post.ErrAlreadyBoosted,
+		func(s post.State) (any, error) { return post.Boost(s, boosterIRI, activityID) })
 }
 
 // Unboost records that the remote actor boosterIRI withdrew its boost of
@@ -675,17 +673,8 @@ func (p *Posts) Unboost(ctx context.Context, postID, boosterIRI, activityID stri
 	if activityID != "" {
 		eventID = events.DerivedUUID(post.TypeUnboosted, postID, boosterIRI, activityID)
 	}
-	pos, err := p.change(ctx, postID, eventID, p.remoteMeta(boosterIRI, activityID), func(s post.State) (any, error) {
-		ev, err := post.Unboost(s, boosterIRI, activityID)
-		if errors.Is(err, post.ErrNotBoosted) {
-			return nil, errAlreadyDone
-		}
-		return ev, err
-	})
-	if errors.Is(err, errAlreadyDone) {
-		return 0, nil
-	}
-	return pos, err
+	return p.react(ctx, postID, eventID, p.remoteMeta(boosterIRI, activityID), post.ErrNotBoosted,
+		func(s post.State) (any, error) { return post.Unboost(s, boosterIRI, activityID) })
 }
 
 // loadedLike is a like stream folded into its state.
@@ -751,7 +740,10 @@ func (p *Posts) likeChange(ctx context.Context, postID, liker string, eventID ev
 
 // Like records that liker (a local account id or a remote actor IRI)
 // likes the post; activityID is a remote Like's id (its replays append
-// nothing). Liking twice is a no-op.
+// nothing). Liking twice is a no-op. A post that does not exist, or that
+// a local liker may not see (see Visible), is ErrPostNotFound; a deleted
+// or removed one ErrPostDeleted or ErrPostRemoved. Remote likers are not
+// checked here: the inbox accepts Likes of the posts it knows.
 func (p *Posts) Like(ctx context.Context, postID, liker, activityID string) (events.Position, error) {
 	eventID := p.id()
 	meta := p.localMeta(liker)
@@ -764,21 +756,148 @@ func (p *Posts) Like(ctx context.Context, postID, liker, activityID string) (eve
 		if err != nil {
 			return nil, err
 		}
+		if target.state.Exists && !isRemote(liker) {
+			if err := p.Visible(ctx, target.state, liker); err != nil {
+				return nil, err
+			}
+		}
 		ev, err := post.Like(target.state, l.state, liker, activityID)
 		return noop(ev, err, post.ErrAlreadyLiked)
 	})
 }
 
-// Unlike withdraws liker's like of the post (a no-op when there is none).
+// Unlike withdraws liker's like of the post. A post that does not exist
+// is ErrPostNotFound. Without a like there is nothing to do (a no-op),
+// unless a local liker may not see the post: that is ErrPostNotFound too,
+// as for Like. A like given is always withdrawn, even when its liker may
+// no longer see the post (or it was deleted since).
 func (p *Posts) Unlike(ctx context.Context, postID, liker string) (events.Position, error) {
 	meta := p.localMeta(liker)
-	if strings.Contains(liker, "://") {
+	if isRemote(liker) {
 		meta = p.remoteMeta(liker, "")
 	}
 	return p.likeChange(ctx, postID, liker, p.id(), meta, func(l loadedLike) (any, error) {
+		target, err := p.load(ctx, postID)
+		if err != nil {
+			return nil, err
+		}
+		if !target.state.Exists {
+			return nil, post.ErrNotFound
+		}
 		ev, err := post.Unlike(l.state, postID, liker)
+		if errors.Is(err, post.ErrNotLiked) && !isRemote(liker) {
+			return nil, p.Visible(ctx, target.state, liker)
+		}
 		return noop(ev, err, post.ErrNotLiked)
 	})
+}
+
+// isRemote reports whether an actor is a remote actor's IRI rather than
+// a local account id.
+func isRemote(actor string) bool { return strings.Contains(actor, "://") }
+
+// Visible returns nil when the local account accountID may see the post
+// s, and ErrPostNotFound otherwise. It is the read model's rule
+// (projections/posts, visibility.go), decided from the event store so
+// that it holds while the read model lags behind:
+//
+//   - public and unlisted posts: everyone;
+//   - the author sees their own posts;
+//   - members-only posts: the community's members (Gate.Membership);
+//   - followers-only and direct posts: their audience (Audience: the
+//     author's accepted followers, the mentioned actors); nobody else
+//     without an Audience.
+//
+// Deleted and removed posts are judged by their visibility too, so that
+// "gone" (410) is only told to those who could see them.
+func (p *Posts) Visible(ctx context.Context, s post.State, accountID string) error {
+	hidden := fmt.Errorf("%w: %s", ErrPostNotFound, s.ID)
+	switch {
+	case !s.Exists || accountID == "":
+		return hidden
+	case s.Visibility == post.Public, s.Visibility == post.Unlisted, s.AuthorID == accountID:
+		return nil
+	case s.Visibility == post.Members:
+		if p.Gate == nil || s.CommunityID == "" {
+			return hidden
+		}
+		m, err := p.Gate.Membership(ctx, s.CommunityID, accountID)
+		switch {
+		case errors.Is(err, ErrCommunityNotFound):
+			return hidden
+		case err != nil:
+			return err
+		case m == community.StateMember:
+			return nil
+		}
+	case s.Visibility == post.Followers, s.Visibility == post.Direct:
+		if p.Audience == nil {
+			return hidden
+		}
+		ok, err := p.Audience.InAudience(ctx, s, accountID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+	}
+	return hidden
+}
+
+// PostAudience tells whether a local account is in the audience of a
+// followers-only or direct post it did not write.
+type PostAudience interface {
+	InAudience(ctx context.Context, s post.State, accountID string) (bool, error)
+}
+
+// ActorAudience is the PostAudience of the posts read model's rule, from
+// the event store: a direct post's audience are the actors it mentions, a
+// followers-only post's the local actors whose follow of its author was
+// accepted. Set both fields (cmd/hanse wires the follow commands and
+// their local actor directory).
+type ActorAudience struct {
+	// Actors finds the local account's actor (and a local author's).
+	Actors LocalActors
+	// Follows loads follow relationships.
+	Follows *Follows
+}
+
+var _ PostAudience = ActorAudience{}
+
+// InAudience implements PostAudience.
+func (a ActorAudience) InAudience(ctx context.Context, s post.State, accountID string) (bool, error) {
+	if a.Actors == nil {
+		return false, nil
+	}
+	iri := func(id string) (string, error) {
+		actor, err := a.Actors.ByID(ctx, id)
+		if errors.Is(err, ErrActorNotFound) || err == nil && actor.Deleted {
+			return "", nil
+		}
+		return actor.IRI, err
+	}
+	me, err := iri(accountID)
+	if err != nil || me == "" {
+		return false, err
+	}
+	switch s.Visibility {
+	case post.Direct:
+		return slices.Contains(s.Mentions, me), nil
+	case post.Followers:
+		author := s.AuthorIRI
+		if author == "" && s.AuthorID != "" {
+			if author, err = iri(s.AuthorID); err != nil {
+				return false, err
+			}
+		}
+		if a.Follows == nil || author == "" {
+			return false, nil
+		}
+		rel, err := a.Follows.Relationship(ctx, me, author)
+		return rel.Status == follow.StatusAccepted, err
+	}
+	return false, nil
 }
 
 // postError maps the post domain's errors to the application's.

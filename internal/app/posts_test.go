@@ -62,6 +62,20 @@ func (g *fakeGate) CanModerate(_ context.Context, c string, by app.Acting) error
 	return app.ErrNotFacilitator
 }
 
+func (g *fakeGate) Membership(_ context.Context, c, member string) (community.MembershipState, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case g.visibility[c] == "":
+		return "", app.ErrCommunityNotFound
+	case g.banned[c+"|"+member]:
+		return community.StateBanned, nil
+	case g.members[c+"|"+member]:
+		return community.StateMember, nil
+	}
+	return community.StateNone, nil
+}
+
 func (g *fakeGate) Visibility(_ context.Context, c string) (community.Visibility, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -23,12 +23,17 @@ const CodeAuthUnavailable = "authentication_unavailable"
 
 // BearerAuth authenticates requests that carry "Authorization: Bearer
 // <token>": a valid token puts its Principal in the context; a request
-// without the header goes on without one; a refused token goes on without
-// one too, marked (BearerRefused) so that RequireScope answers 401 with
-// error="invalid_token". Only when the token cannot be checked at all (the
-// store fails) does it answer 503 itself. Other Authorization schemes are
-// left alone. Tokens in the query string are not accepted (they end up in
-// logs).
+// without the header goes on anonymously. A refused token (unknown,
+// expired, revoked, of an erased account) is answered 401 invalid_token
+// on every route, as Mastodon does — also on reads that need no sign-in,
+// so that a client whose token stopped working learns it at once instead
+// of reading as anonymous. Only on the routes that judge credentials
+// themselves (see refusedByRoute: the admin routes, which take the
+// static admin token, and the OAuth endpoints) does such a request go on
+// without a Principal, marked (BearerRefused). When the token cannot be
+// checked at all (the store fails) it answers 503. Other Authorization
+// schemes are left alone. Tokens in the query string are not accepted
+// (they end up in logs).
 //
 // Install it once for the whole router (Deps.Auth), before the routes and
 // the admin guard.
@@ -46,6 +51,10 @@ func BearerAuth(v TokenVerifier) func(http.Handler) http.Handler {
 				r = r.WithContext(WithPrincipal(r.Context(), Principal{AccountID: g.AccountID, Username: g.Username,
 					Role: g.Role, Scopes: g.Scopes, AppID: g.ClientID, TokenID: g.TokenID}))
 			case errors.Is(err, app.ErrOAuthInvalidToken):
+				if !refusedByRoute(r.URL.Path) {
+					writeInvalidToken(w, r)
+					return
+				}
 				r = r.WithContext(WithBearerRefused(r.Context()))
 			case r.Context().Err() != nil:
 				return
@@ -60,6 +69,29 @@ func BearerAuth(v TokenVerifier) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// MetricsPath is where NewRouter serves Deps.Metrics.
+const MetricsPath = "/metrics"
+
+// refusedByRoute reports whether the route at path judges a refused
+// bearer token itself rather than BearerAuth: /metrics and the routes
+// under AdminPrefix (the admin guard also takes the static admin token,
+// which is no OAuth token), and the OAuth endpoints that authenticate
+// clients and people by other means and answer in their own formats
+// (/oauth/token, /oauth/revoke, /oauth/authorize).
+func refusedByRoute(path string) bool {
+	switch path {
+	case MetricsPath, "/oauth/token", "/oauth/revoke", "/oauth/authorize":
+		return true
+	}
+	return path == AdminPrefix || strings.HasPrefix(path, AdminPrefix+"/")
+}
+
+// writeInvalidToken answers a request whose bearer token was refused.
+func writeInvalidToken(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="hanse", error="invalid_token"`)
+	WriteError(w, r, http.StatusUnauthorized, CodeInvalidToken, "the access token is invalid, expired or revoked")
 }
 
 // bearerToken returns the token of an "Authorization: Bearer" header (the

@@ -38,10 +38,14 @@ var oauthTestGrants = grantVerifier{
 
 func TestBearerAuth(t *testing.T) {
 	whoami := func(r chi.Router) {
-		r.Get("/whoami", func(w http.ResponseWriter, r *http.Request) {
+		who := func(w http.ResponseWriter, r *http.Request) {
 			p, ok := PrincipalFrom(r.Context())
 			WriteJSON(w, http.StatusOK, map[string]any{"ok": ok, "p": p, "refused": BearerRefused(r.Context())})
-		})
+		}
+		for _, path := range []string{"/whoami", "/oauth/token", "/oauth/revoke", "/oauth/authorize", "/api/admin/who",
+			"/api/administrators", "/metrics"} {
+			r.Get(path, who)
+		}
 		r.With(RequireScope("read")).Get("/read", func(w http.ResponseWriter, _ *http.Request) { WriteJSON(w, 200, "ok") })
 		r.With(RequireScope("read"), RequireUser).Get("/mine", func(w http.ResponseWriter, _ *http.Request) { WriteJSON(w, 200, "ok") })
 	}
@@ -57,7 +61,22 @@ func TestBearerAuth(t *testing.T) {
 		{name: "valid token", path: "/whoami", auth: "Bearer alice-read", wantStatus: 200,
 			wantBody: `"p":{"AccountID":"a1","Username":"alice","Role":"learner","Scopes":["read"],"AppID":"c1","TokenID":"t1"}`},
 		{name: "scheme is case-insensitive", path: "/whoami", auth: "bearer alice-read", wantStatus: 200, wantBody: `"ok":true`},
-		{name: "refused token: no principal, marked", path: "/whoami", auth: "Bearer nope", wantStatus: 200, wantBody: `"refused":true`},
+		{name: "refused token on a read that needs none: 401", path: "/whoami", auth: "Bearer nope", wantStatus: 401,
+			wantBody: `"code":"invalid_token"`, wantWWW: `Bearer realm="hanse", error="invalid_token"`},
+		{name: "refused token, unknown route: 401 before the 404", path: "/nothing", auth: "Bearer nope", wantStatus: 401,
+			wantBody: `"code":"invalid_token"`},
+		{name: "refused token, admin route: marked for the admin guard", path: "/api/admin/who", auth: "Bearer nope",
+			wantStatus: 200, wantBody: `"refused":true`},
+		{name: "refused token, metrics: marked for the admin guard", path: "/metrics", auth: "Bearer nope",
+			wantStatus: 200, wantBody: `"refused":true`},
+		{name: "refused token, a path that only starts like the admin prefix", path: "/api/administrators",
+			auth: "Bearer nope", wantStatus: 401, wantBody: `"code":"invalid_token"`},
+		{name: "refused token, token endpoint: marked", path: "/oauth/token", auth: "Bearer nope", wantStatus: 200,
+			wantBody: `"refused":true`},
+		{name: "refused token, revocation endpoint: marked", path: "/oauth/revoke", auth: "Bearer nope", wantStatus: 200,
+			wantBody: `"refused":true`},
+		{name: "refused token, sign-in form: marked", path: "/oauth/authorize", auth: "Bearer nope", wantStatus: 200,
+			wantBody: `"refused":true`},
 		{name: "other scheme is ignored", path: "/whoami", auth: "Basic YTpi", wantStatus: 200, wantBody: `"refused":false`},
 		{name: "guarded, no token", path: "/read", wantStatus: 401, wantBody: `"code":"unauthorized"`, wantWWW: `Bearer realm="hanse"`},
 		{name: "guarded, refused token", path: "/read", auth: "Bearer nope", wantStatus: 401, wantBody: `"code":"invalid_token"`,

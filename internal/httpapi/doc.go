@@ -11,7 +11,9 @@
 // registration, the sign-in and consent page, the token and revocation
 // endpoints, metadata, personal access tokens); BearerAuth (auth.go) turns
 // a bearer token into the request's Principal, which RequireScope,
-// RequireUser and RequireRole check. ratelimit.go has the keyed token-bucket
+// RequireUser and RequireRole check, and refuses an invalid one (401
+// invalid_token) on every route but those that judge credentials
+// themselves (the admin routes, the OAuth endpoints). ratelimit.go has the keyed token-bucket
 // limiter and its middleware.
 //
 // Client addresses are taken from the connection (r.RemoteAddr) only;

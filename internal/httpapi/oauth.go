@@ -137,8 +137,8 @@ func OAuthRoutes(d OAuthDeps) func(chi.Router) {
 			r.Use(oauthCORS)
 			r.With(LimitWith(h.register, ClientIP, WriteRateLimited)).Post("/api/v1/apps", h.createApp)
 			r.With(RequireScope("")).Get("/api/v1/apps/verify_credentials", h.verifyApp)
-			r.With(LimitWith(h.token, ClientIP, writeOAuthRateLimited)).Post("/oauth/token", h.issueToken)
-			r.With(LimitWith(h.token, ClientIP, writeOAuthRateLimited)).Post("/oauth/revoke", h.revoke)
+			r.With(LimitWith(h.token, ClientIP, writeOAuthRateLimited)).Method(http.MethodPost, "/oauth/token", oauthBodyLimit(h.issueToken))
+			r.With(LimitWith(h.token, ClientIP, writeOAuthRateLimited)).Method(http.MethodPost, "/oauth/revoke", oauthBodyLimit(h.revoke))
 			r.Get("/.well-known/oauth-authorization-server", h.metadata)
 			r.With(RequireScope(""), RequireUser).Get("/oauth/userinfo", h.userinfo)
 			r.With(RequireScope(""), RequireUser).Post("/oauth/userinfo", h.userinfo)
@@ -148,12 +148,41 @@ func OAuthRoutes(d OAuthDeps) func(chi.Router) {
 			}
 		})
 		r.Get("/oauth/authorize", h.authorizeForm)
-		r.Post("/oauth/authorize", h.authorizeSubmit)
+		r.Method(http.MethodPost, "/oauth/authorize", oauthBodyLimit(h.authorizeSubmit))
 		if d.Tokens != nil {
 			h.personalTokenRoutes(r)
 		}
 	}
 }
+
+// oauthBodyLimit caps the body of an OAuth endpoint at
+// DefaultMaxBodyBytes (whatever the router's cap) but leaves refusing a
+// larger one to the endpoint, so that it answers in its own format —
+// OAuth's JSON error, the sign-in page — rather than with the router's
+// generic Error: a body declared larger reads as an *http.MaxBytesError
+// at once (and the connection is closed), any other stops with one at
+// the cap.
+func oauthBodyLimit(h http.HandlerFunc) http.Handler {
+	const max = DefaultMaxBodyBytes
+	return &bodyLimited{max: max, next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.ContentLength > max:
+			w.Header().Set("Connection", "close")
+			r.Body = tooLargeBody{limit: max}
+		case r.Body != nil && r.Body != http.NoBody:
+			r.Body = http.MaxBytesReader(w, r.Body, max)
+		}
+		h(w, r)
+	})}
+}
+
+// tooLargeBody stands for a body declared larger than limit: reading it
+// fails at once.
+type tooLargeBody struct{ limit int64 }
+
+func (b tooLargeBody) Read([]byte) (int, error) { return 0, &http.MaxBytesError{Limit: b.limit} }
+
+func (tooLargeBody) Close() error { return nil }
 
 // oauthCORS lets browser clients (Mastodon web apps) call the OAuth
 // endpoints: any origin, no cookies, as Mastodon does.

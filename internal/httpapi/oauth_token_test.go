@@ -2,14 +2,17 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hanse-network/hanse/events"
 	"github.com/hanse-network/hanse/internal/app"
 	"github.com/hanse-network/hanse/internal/domain/oauth"
+	"github.com/hanse-network/hanse/projections/tokens"
 )
 
 // codeFor issues a code for alice directly through the application
@@ -363,5 +366,49 @@ func TestOAuthPersonalTokens(t *testing.T) {
 	}
 	if res := e.send(nil, e.request("DELETE", MeTokensPath+"/"+created["id"].(string), "", "", auth...)); res.status != 404 {
 		t.Fatalf("revoking twice: %d %s", res.status, res.body)
+	}
+}
+
+// staleTokens is a tokens listing that still finds the tokens it once
+// found, as a read model that has not caught up with their revocation.
+type staleTokens struct {
+	tokens.Reader
+	mu   sync.Mutex
+	seen map[string]tokens.Token
+}
+
+func (s *staleTokens) ByID(ctx context.Context, id string) (tokens.Token, error) {
+	t, err := s.Reader.ByID(ctx, id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil {
+		s.seen[id] = t
+	} else if old, ok := s.seen[id]; ok && errors.Is(err, tokens.ErrNotFound) {
+		return old, nil
+	}
+	return t, err
+}
+
+// TestOAuthRevokeRevokedToken: revoking a token revoked already answers
+// 404 — it is no longer yours — also while the listing still shows it.
+func TestOAuthRevokeRevokedToken(t *testing.T) {
+	e := newOAuthEnv(t, func(d *OAuthDeps) { d.Tokens = &staleTokens{Reader: d.Tokens, seen: map[string]tokens.Token{}} })
+	ctx := context.Background()
+	session, err := e.o.IssuePersonalToken(ctx, "a1", "session", []string{"read", "write:accounts"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := e.o.IssuePersonalToken(ctx, "a1", "other", []string{"read"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := MeTokensPath + "/" + other.TokenID + "?min_position=" + oauthPos(other.Position)
+	res := e.send(nil, e.request("DELETE", path, "", "", oauthBearer(session.AccessToken)...))
+	if res.status != http.StatusOK || res.json(t)["position"].(float64) == 0 {
+		t.Fatalf("revoke: %d %s", res.status, res.body)
+	}
+	res = e.send(nil, e.request("DELETE", path, "", "", oauthBearer(session.AccessToken)...))
+	if res.status != http.StatusNotFound || oauthErrorCode(t, res) != CodeNotFound {
+		t.Fatalf("revoke again: %d %s", res.status, res.body)
 	}
 }

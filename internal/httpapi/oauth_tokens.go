@@ -56,10 +56,13 @@ type CreatePersonalTokenRequest struct {
 	ExpiresIn int64 `json:"expires_in,omitempty"`
 }
 
-// RevokedTokenResponse answers DELETE /api/hanse/v1/me/tokens/{id}.
+// RevokedTokenResponse answers DELETE /api/hanse/v1/me/tokens/{id}. A
+// token revoked already answers 404 instead: it is no longer the
+// caller's.
 type RevokedTokenResponse struct {
-	ID       string          `json:"id"`
-	Revoked  bool            `json:"revoked"`
+	ID      string `json:"id"`
+	Revoked bool   `json:"revoked"`
+	// Position is the revocation's.
 	Position events.Position `json:"position"`
 }
 
@@ -163,7 +166,9 @@ func (h *oauthHandlers) deleteToken(w http.ResponseWriter, r *http.Request) {
 	}
 	pos, err := h.d.OAuth.RevokeOwned(r.Context(), t.Hash, p.AccountID)
 	switch {
-	case errors.Is(err, app.ErrOAuthTokenNotFound), errors.Is(err, app.ErrOAuthNotTokenOwner):
+	// A token revoked already (position 0; the listing may not show it
+	// yet) is no longer yours either.
+	case errors.Is(err, app.ErrOAuthTokenNotFound), errors.Is(err, app.ErrOAuthNotTokenOwner), err == nil && pos == 0:
 		WriteError(w, r, http.StatusNotFound, CodeNotFound, "you have no token with this id")
 		return
 	case err != nil:

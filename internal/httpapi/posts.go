@@ -374,8 +374,18 @@ func (h *postHandlers) publish(w http.ResponseWriter, r *http.Request) {
 		visibility = post.Public
 	}
 	viewer := viewerOf(r)
-	if req.InReplyTo != "" && !h.mayRead(w, r, req.InReplyTo, viewer) {
-		return
+	if req.InReplyTo != "" {
+		// A parent hidden from the caller reads as one that does not
+		// exist (which the command refuses as a field error).
+		err := h.mayRead(r.Context(), req.InReplyTo, viewer)
+		if errors.Is(err, posts.ErrNotFound) {
+			WriteValidationError(w, r, "in_reply_to", "no such post")
+			return
+		}
+		if err != nil {
+			writePostError(w, r, err)
+			return
+		}
 	}
 	id, pos, err := h.o.Commands.Publish(r.Context(), app.PublishPost{Author: actingOf(r), Kind: kind,
 		CommunityID: req.CommunityID, InReplyTo: req.InReplyTo, Visibility: visibility, ContentMap: content,
@@ -389,31 +399,35 @@ func (h *postHandlers) publish(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusCreated, PostWriteJSON{ID: id, Position: pos})
 }
 
-// mayRead checks that viewer may see post id before acting on it (a
-// reply, a like): a post the read model knows but hides from the viewer
-// is a 404. A post the read model does not know yet (it may lag behind a
-// write), or knows as deleted or removed, is left to the command, which
-// checks that it exists and is live.
-func (h *postHandlers) mayRead(w http.ResponseWriter, r *http.Request, id, viewer string) bool {
+// mayRead checks that viewer may see post id before replying to it (the
+// reply command does not judge the parent's visibility): a post the read
+// model knows but hides from the viewer is posts.ErrNotFound. A post the
+// read model does not know yet (it may lag behind a write), or knows as
+// deleted or removed, is left to the command, which checks that it
+// exists and is live.
+func (h *postHandlers) mayRead(ctx context.Context, id, viewer string) error {
 	if strings.Contains(id, "://") {
-		return true
+		return nil
 	}
-	p, err := h.o.Reader.Lookup(r.Context(), id)
+	p, err := h.o.Reader.Lookup(ctx, id)
 	switch {
 	case errors.Is(err, posts.ErrNotFound):
-		return true
+		return nil
 	case err != nil:
-		writePostError(w, r, err)
-		return false
+		return err
 	case p.Deleted || p.Removed:
-		return true
+		return nil
 	}
-	// Rows are never taken back, so the post is still there for Get.
-	if _, err := h.o.Reader.Get(r.Context(), id, viewer); err != nil {
-		writePostError(w, r, err)
-		return false
+	// Rows are never taken back, so the post is still there for Get;
+	// hidden from the viewer, or deleted or removed since Lookup.
+	_, err = h.o.Reader.Get(ctx, id, viewer)
+	if !errors.Is(err, posts.ErrNotFound) {
+		return err
 	}
-	return true
+	if p, err = h.o.Reader.Lookup(ctx, id); err != nil || p.Deleted || p.Removed {
+		return err
+	}
+	return posts.ErrNotFound
 }
 
 func (h *postHandlers) get(w http.ResponseWriter, r *http.Request) {
@@ -473,10 +487,8 @@ func (h *postHandlers) remove(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *postHandlers) like(w http.ResponseWriter, r *http.Request) {
+	// The command refuses a post the caller may not see (app.Posts.Visible).
 	id, viewer := chi.URLParam(r, "id"), viewerOf(r)
-	if !h.mayRead(w, r, id, viewer) {
-		return
-	}
 	pos, err := h.o.Commands.Like(r.Context(), id, viewer, "")
 	if err != nil {
 		writePostError(w, r, err)

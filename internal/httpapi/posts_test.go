@@ -66,6 +66,16 @@ func (postTestGate) CanModerate(_ context.Context, c string, by app.Acting) erro
 	return app.ErrNotFacilitator
 }
 
+func (postTestGate) Membership(_ context.Context, c, member string) (community.MembershipState, error) {
+	switch {
+	case c != "c1" && c != "closed":
+		return "", app.ErrCommunityNotFound
+	case postGateMembers[c+"|"+member]:
+		return community.StateMember, nil
+	}
+	return community.StateNone, nil
+}
+
 func (postTestGate) Visibility(_ context.Context, c string) (community.Visibility, error) {
 	if c == "closed" {
 		return community.Members, nil
@@ -292,8 +302,11 @@ func TestPostRoutesVisibility(t *testing.T) {
 	}
 	wantStatus(t, "an outsider reads a members post", s.call(t, as("carol"), "GET", PostsPath+"/"+members, "", nil), 404, CodeNotFound)
 	wantStatus(t, "an outsider likes a members post", s.call(t, as("carol"), "POST", PostsPath+"/"+members+"/like", "", nil), 404, CodeNotFound)
+	wantStatus(t, "an outsider withdraws from a members post", s.call(t, as("carol"), "DELETE", PostsPath+"/"+members+"/like", "", nil), 404, CodeNotFound)
+	wantStatus(t, "a member likes a members post", s.call(t, as("alice"), "POST", PostsPath+"/"+members+"/like", "", nil), 200, "")
+	// A hidden parent reads as a missing one: a field error.
 	wantStatus(t, "an outsider replies to a direct post", s.call(t, as("carol"), "POST", PostsPath,
-		`{"content":"me too","in_reply_to":"`+dm+`"}`, nil), 404, CodeNotFound)
+		`{"content":"me too","in_reply_to":"`+dm+`"}`, nil), 422, CodeValidation)
 
 	for path, want := range map[string][]string{
 		TimelinesPath + "/public":            {pub},
@@ -350,6 +363,9 @@ func TestPostRoutesThreadsAndModeration(t *testing.T) {
 		{"bob likes again", as("bob"), "POST", "/" + root + "/like", "", 200, ""},
 		{"carol likes", as("carol"), "POST", "/" + root + "/like", "", 200, ""},
 		{"carol withdraws", as("carol"), "DELETE", "/" + root + "/like", "", 200, ""},
+		{"carol withdraws again (no-op)", as("carol"), "DELETE", "/" + root + "/like", "", 200, ""},
+		{"like an unknown post", as("carol"), "POST", "/0192f1c4-0000-7000-8000-000000000000/like", "", 404, CodeNotFound},
+		{"withdraw from an unknown post", as("carol"), "DELETE", "/0192f1c4-0000-7000-8000-000000000000/like", "", 404, CodeNotFound},
 	} {
 		path := PostsPath + c.path
 		wantStatus(t, c.name, s.call(t, c.principal, c.method, path, c.body, nil), c.status, c.code)

@@ -73,8 +73,9 @@ const (
 type bearerRefusedKey struct{}
 
 // WithBearerRefused marks ctx as carrying a bearer token that was refused
-// (BearerAuth does this), so that RequireScope answers
-// error="invalid_token" rather than asking for sign-in.
+// (BearerAuth does this on the routes that judge credentials themselves,
+// such as the admin routes), so that RequireScope and the admin guard
+// answer error="invalid_token" rather than asking for sign-in.
 func WithBearerRefused(ctx context.Context) context.Context {
 	return context.WithValue(ctx, bearerRefusedKey{}, true)
 }
@@ -95,8 +96,7 @@ func RequireScope(scope string) func(http.Handler) http.Handler {
 			p, ok := PrincipalFrom(r.Context())
 			if !ok {
 				if BearerRefused(r.Context()) {
-					w.Header().Set("WWW-Authenticate", `Bearer realm="hanse", error="invalid_token"`)
-					WriteError(w, r, http.StatusUnauthorized, CodeInvalidToken, "the access token is invalid, expired or revoked")
+					writeInvalidToken(w, r)
 					return
 				}
 				w.Header().Set("WWW-Authenticate", `Bearer realm="hanse"`)

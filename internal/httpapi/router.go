@@ -97,7 +97,7 @@ func NewRouter(deps Deps) http.Handler {
 	r.Get(OpenAPIPath, openAPIHandler)
 	admin := requireAdminToken(deps.AdminToken)
 	if deps.Metrics != nil {
-		r.With(admin).Method(http.MethodGet, "/metrics", deps.Metrics)
+		r.With(admin).Method(http.MethodGet, MetricsPath, deps.Metrics)
 	}
 	if deps.Admin != nil {
 		r.Route(AdminPrefix, func(ar chi.Router) {
