@@ -214,7 +214,7 @@ func buildServices(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *
 	})
 	inboxHandler := inbox.New(scheme, actorDirectory, resolver, remoteCommands, inbox.Options{Logger: log,
 		Rate: float64(cfg.InboxRate), Burst: cfg.InboxBurst, Policy: modPolicy})
-	followWiring, err := process.Wire(inboxProcessor, store, registry, runner.DB(), scheme, resolver, public.Host)
+	followWiring, err := process.Wire(inboxProcessor, store, registry, runner.DB(), scheme, resolver, personalData, public.Host)
 	if err != nil {
 		return nil, fmt.Errorf("inbox processor: %w", err)
 	}

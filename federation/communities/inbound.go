@@ -15,6 +15,7 @@ import (
 	"github.com/hanse-network/hanse/internal/app"
 	"github.com/hanse-network/hanse/internal/domain/actor"
 	"github.com/hanse-network/hanse/internal/domain/follow"
+	"github.com/hanse-network/hanse/internal/domain/personal"
 	"github.com/hanse-network/hanse/internal/domain/post"
 	"github.com/hanse-network/hanse/internal/domain/remote"
 	"github.com/hanse-network/hanse/projections"
@@ -143,6 +144,9 @@ func (r *Inbound) Apply(ctx context.Context, _ *sql.Tx, _ projections.Tables, ba
 
 // Refused reports whether err is a refusal to log and skip rather than a
 // failure to retry: the commands' domain refusals and the reactors' own.
+// A post or edit by a remote actor that was erased (its data key
+// destroyed, so nothing of it can be sealed: personal.ErrErased) is a
+// refusal too: that person is forgotten, and stays so.
 func Refused(err error) bool {
 	var v *app.ValidationError
 	if reactor.IsSkip(err) || errors.As(err, &v) {
@@ -152,7 +156,7 @@ func Refused(err error) bool {
 		app.ErrNotOwner, app.ErrThreadLocked, app.ErrPostParentGone, app.ErrPostNotFound, app.ErrPostDeleted,
 		app.ErrPostRemoved, app.ErrNotAuthor, app.ErrPostNotShareable, app.ErrPostNotInCommunity,
 		app.ErrFollowNotFound, app.ErrFollowNotPending, app.ErrFollowForbidden, app.ErrFollowInvalid,
-		app.ErrActorNotFound, app.ErrActorDeleted, app.ErrConflict} {
+		app.ErrActorNotFound, app.ErrActorDeleted, app.ErrConflict, personal.ErrErased} {
 		if errors.Is(err, target) {
 			return true
 		}

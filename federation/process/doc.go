@@ -9,8 +9,11 @@
 // owns no tables: the runner's checkpoint is what makes processing
 // resumable, so a restart goes on after the last activity handled. It
 // handles Follow of a local actor, Undo{Follow}, Accept{Follow} and
-// Reject{Follow} of a local actor's Follow, Delete of a remote actor
-// (every relationship with it ends), Move of a remote actor (local
+// Reject{Follow} of a local actor's Follow, Delete of a remote actor by
+// itself (every relationship with it ends, and the actor is erased: its
+// data key is destroyed, so every text sealed under its IRI is unreadable
+// for ever, and federation.remote_actor_erased tells the read models to
+// purge it; see erase.go), Move of a remote actor (local
 // actors with an accepted follow of it follow its new account and unfollow
 // the old one, once the new account lists the old in alsoKnownAs; see
 // move.go), and Update of the sending actor's own document (a profile
@@ -27,7 +30,9 @@
 // forbids. That is safe here because every command derives its event ids
 // from the received activity (events.DerivedUUID) and the follow domain
 // decides nothing for an activity a relationship already records (and the
-// resolver ignores an actor Update older than the document it holds). So when
+// resolver ignores an actor Update older than the document it holds; a
+// destroyed key stays destroyed, and an actor's erasure is recorded once,
+// in a stream of its own). So when
 // the runner rolls back a batch and re-applies it event by event after a
 // failure, or a crash loses the checkpoint of a batch whose commands were
 // appended, or a rebuild feeds the processor from position 0, processing an

@@ -75,6 +75,11 @@ type Deps struct {
 	// Local maps a per-actor inbox's recipient id to its IRI
 	// (LocalActorDirectory).
 	Local app.LocalActors
+	// Keys destroys a deleted remote actor's data key
+	// (internal/datakeys.Store).
+	Keys KeyDestroyer
+	// Erasures records a deleted remote actor's erasure (ErasureLog).
+	Erasures Erasures
 }
 
 // ErrNotBound: the processor got events before Bind; the projection stops
@@ -109,8 +114,8 @@ func New(u urls.Scheme, log *slog.Logger) *Processor {
 
 // Bind sets what the processor calls; every field is required.
 func (p *Processor) Bind(d Deps) error {
-	if d.Commands == nil || d.Remote == nil || d.Relationships == nil || d.Local == nil {
-		return errors.New("process: Bind needs Commands, Remote, Relationships and Local")
+	if d.Commands == nil || d.Remote == nil || d.Relationships == nil || d.Local == nil || d.Keys == nil || d.Erasures == nil {
+		return errors.New("process: Bind needs Commands, Remote, Relationships, Local, Keys and Erasures")
 	}
 	p.deps.Store(&d)
 	return nil
@@ -200,10 +205,12 @@ func (p work) process(ctx context.Context, rec *remote.ActivityReceived) error {
 		}
 		return err
 	case as2.TypeDelete:
+		// Only the verified actor deleting itself counts: a Delete of
+		// an actor by anyone else is ignored.
 		if act.ObjectID() != rec.Actor {
 			return nil // a post or another object; not ours
 		}
-		return p.deleteActor(ctx, id, rec.Actor)
+		return p.deleteActor(ctx, rec)
 	case as2.TypeMove:
 		return p.move(ctx, id, rec.Actor, act)
 	case as2.TypeUpdate:
@@ -299,8 +306,10 @@ func (p *Processor) followPair(inner as2.Ref, actorIRI string) (follower, follow
 	return follower, followee
 }
 
-// deleteActor ends every live relationship with a deleted remote actor.
-func (p work) deleteActor(ctx context.Context, id, actorIRI string) error {
+// deleteActor ends every live relationship with a deleted remote actor,
+// then erases what this instance keeps of it (erase.go).
+func (p work) deleteActor(ctx context.Context, rec *remote.ActivityReceived) error {
+	id, actorIRI := rec.ActivityID, rec.Actor
 	rels, err := p.Relationships.WithRemote(ctx, actorIRI)
 	if err != nil {
 		return err
@@ -310,5 +319,5 @@ func (p work) deleteActor(ctx context.Context, id, actorIRI string) error {
 			return err
 		}
 	}
-	return nil
+	return p.erase(ctx, rec)
 }

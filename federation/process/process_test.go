@@ -65,6 +65,8 @@ type harness struct {
 	runner *projections.Runner
 	wiring process.Wiring
 	proc   *process.Processor
+	// keys records the data keys the processor destroyed.
+	keys *fakeKeys
 	// names are the projections settle waits for.
 	names []string
 }
@@ -95,7 +97,7 @@ func newHarnessFull(t *testing.T, remoteFor func(h *harness) process.RemoteActor
 	reg := events.NewRegistry()
 	actor.Register(reg)
 	remote.Register(reg)
-	h := &harness{t: t, ctx: context.Background(), store: store, reg: reg}
+	h := &harness{t: t, ctx: context.Background(), store: store, reg: reg, keys: &fakeKeys{}}
 	// Local actors first, so that the actors read model knows them.
 	for _, a := range []actor.Created{
 		{ActorID: "g1", Kind: actor.KindGroup, Username: "lernen"},
@@ -114,7 +116,7 @@ func newHarnessFull(t *testing.T, remoteFor func(h *harness) process.RemoteActor
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.wiring, err = process.Wire(h.proc, store, reg, h.runner.DB(), scheme, remoteFor(h), "hanse.example")
+	h.wiring, err = process.Wire(h.proc, store, reg, h.runner.DB(), scheme, remoteFor(h), h.keys, "hanse.example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +357,8 @@ func TestProcessorFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			if err := p.Bind(process.Deps{Commands: failingCommands{err: tc.err}, Remote: fakeRemote{},
-				Relationships: follows.NewReader(r.DB()), Local: process.LocalActorDirectory{Actors: actors.NewReader(r.DB()), URLs: scheme}}); err != nil {
+				Relationships: follows.NewReader(r.DB()), Local: process.LocalActorDirectory{Actors: actors.NewReader(r.DB()), URLs: scheme},
+				Keys: &fakeKeys{}, Erasures: process.NewErasureLog(store, events.NewRegistry())}); err != nil {
 				t.Fatal(err)
 			}
 			reg := events.NewRegistry()

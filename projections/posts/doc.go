@@ -37,5 +37,6 @@
 // stores "" for an erased subject, and on account.erased purges the
 // person's posts (text, received activity, tags, attachments, timeline
 // rows), likes and subscriptions, so that a rebuild shows nothing of them
-// either.
+// either. federation.remote_actor_erased (a remote actor that deleted
+// itself) purges a remote author's received posts and likes the same way.
 package posts

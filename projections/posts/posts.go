@@ -17,6 +17,7 @@ import (
 	"github.com/hanse-network/hanse/internal/domain/media"
 	"github.com/hanse-network/hanse/internal/domain/personal"
 	"github.com/hanse-network/hanse/internal/domain/post"
+	"github.com/hanse-network/hanse/internal/domain/remote"
 	"github.com/hanse-network/hanse/projections"
 )
 
@@ -87,6 +88,7 @@ func New(opener personal.Opener, opts ...Option) *Projector {
 	account.Register(reg)
 	follow.Register(reg)
 	community.Register(reg)
+	remote.Register(reg)
 	return &Projector{reg: reg, opener: opener, opts: makeOptions(opts)}
 }
 
@@ -99,7 +101,7 @@ func init() {
 		post.TypeThreadLocked, post.TypeThreadUnlocked, post.TypePinned, post.TypeUnpinned,
 		post.TypeBoosted, post.TypeUnboosted, post.TypeLiked, post.TypeLikeUndone,
 		media.TypeUploaded, media.TypeDeleted,
-		account.TypeErased,
+		account.TypeErased, remote.TypeActorErased,
 		follow.TypeRequested, follow.TypeAccepted, follow.TypeRejected, follow.TypeUndone, follow.TypeRemoved,
 		community.TypeMemberJoined, community.TypeMemberLeft, community.TypeMemberRemoved, community.TypeMemberBanned,
 	} {
@@ -367,6 +369,8 @@ func (a *applier) apply(payload any) error {
 		return err
 	case *account.Erased:
 		return a.erased(a.streamID("account-"))
+	case *remote.ActorErased:
+		return a.remoteErased(ev.ActorIRI)
 	case *follow.Requested:
 		if ev.Direction != follow.Outbound {
 			return nil
@@ -698,38 +702,74 @@ func (a *applier) unliked(postID, liker string) error {
 	return err
 }
 
-// erased purges everything of account id: its posts' text, activity, tags,
-// mentions, attachments, likes and timeline rows (the posts become
-// deleted), its likes of other posts, its subscriptions and follows, the
-// subscriptions to it, and its media descriptions.
-func (a *applier) erased(id string) error {
-	own := `SELECT id FROM {posts} WHERE author_id = ?`
-	steps := []struct {
-		q    string
-		args []any
-	}{
-		{`UPDATE {posts} SET reply_count = reply_count - (SELECT count(*) FROM {posts} c
-			WHERE c.in_reply_to = {posts}.id AND c.author_id = ? AND c.deleted = 0 AND c.removed = 0)
-			WHERE id IN (SELECT in_reply_to FROM {posts} WHERE author_id = ? AND deleted = 0 AND removed = 0 AND in_reply_to <> '')`,
-			[]any{id, id}},
-		{`DELETE FROM {timeline} WHERE post_id IN (` + own + `)`, []any{id}},
-		{`DELETE FROM {tags} WHERE post_id IN (` + own + `)`, []any{id}},
-		{`DELETE FROM {mentions} WHERE post_id IN (` + own + `)`, []any{id}},
-		{`DELETE FROM {attachments} WHERE post_id IN (` + own + `)`, []any{id}},
-		{`DELETE FROM {likes} WHERE post_id IN (` + own + `)`, []any{id}},
-		{`UPDATE {posts} SET like_count = like_count - 1 WHERE id IN (SELECT post_id FROM {likes} WHERE liker = ?)`, []any{id}},
-		{`DELETE FROM {likes} WHERE liker = ?`, []any{id}},
-		{`UPDATE {posts} SET content_json = '', activity = '', hashtags = '[]', mentions = '[]', deleted = 1, like_count = 0,
-			gone_at = coalesce(gone_at, ?) WHERE author_id = ?`, []any{projections.FormatTime(projections.OccurredAt(a.e)), id}},
-		{`DELETE FROM {subs} WHERE person = ? OR source = ? OR source = '` + SourceIRI + `' || (SELECT iri FROM {actors} WHERE id = ?)`,
-			[]any{id, SourceAccount + id, id}},
-		{`DELETE FROM {follows} WHERE person = ?`, []any{id}},
-		{`DELETE FROM {media} WHERE owner_id = ?`, []any{id}},
-	}
+// step is one statement of an erasure.
+type step struct {
+	q    string
+	args []any
+}
+
+func (a *applier) run(steps []step) error {
 	for _, s := range steps {
 		if _, err := a.exec(s.q, s.args...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// erased purges everything of account id: its posts and likes
+// (purgeAuthor), its subscriptions and follows, the subscriptions to it,
+// and its media descriptions.
+func (a *applier) erased(id string) error {
+	if err := a.purgeAuthor(`author_id = ?`, id, id); err != nil {
+		return err
+	}
+	return a.run([]step{
+		{`DELETE FROM {subs} WHERE person = ? OR source = ? OR source = '` + SourceIRI + `' || (SELECT iri FROM {actors} WHERE id = ?)`,
+			[]any{id, SourceAccount + id, id}},
+		{`DELETE FROM {follows} WHERE person = ?`, []any{id}},
+		{`DELETE FROM {media} WHERE owner_id = ?`, []any{id}},
+	})
+}
+
+// remoteErased purges everything of the remote actor iri, which deleted
+// itself (federation.remote_actor_erased): its received posts and its
+// likes (purgeAuthor, as for an erased local account), and the
+// subscriptions to it (local people following it) or by it (a remote
+// member of a community).
+func (a *applier) remoteErased(iri string) error {
+	if iri == "" {
+		return nil
+	}
+	if err := a.purgeAuthor(`author_id = '' AND author_iri = ?`, iri, iri); err != nil {
+		return err
+	}
+	return a.run([]step{{`DELETE FROM {subs} WHERE person = ? OR source = ?`, []any{iri, SourceIRI + iri}}})
+}
+
+// purgeAuthor purges the posts of one author and what the author liked.
+// own is the condition on {posts} columns selecting the author's posts
+// with one parameter, author: a local account (author_id = ?) or a remote
+// actor (author_id = ” AND author_iri = ?). The posts lose their text,
+// activity, tags, mentions, attachments, likes and timeline rows and
+// become deleted (their parents count them as replies no more); liker's
+// likes of other posts are taken back.
+func (a *applier) purgeAuthor(own string, author any, liker string) error {
+	ownIDs := `SELECT id FROM {posts} WHERE ` + own
+	child := strings.NewReplacer("author_id", "c.author_id", "author_iri", "c.author_iri").Replace(own)
+	return a.run([]step{
+		{`UPDATE {posts} SET reply_count = reply_count - (SELECT count(*) FROM {posts} c
+			WHERE c.in_reply_to = {posts}.id AND ` + child + ` AND c.deleted = 0 AND c.removed = 0)
+			WHERE id IN (SELECT in_reply_to FROM {posts} WHERE ` + own + ` AND deleted = 0 AND removed = 0 AND in_reply_to <> '')`,
+			[]any{author, author}},
+		{`DELETE FROM {timeline} WHERE post_id IN (` + ownIDs + `)`, []any{author}},
+		{`DELETE FROM {tags} WHERE post_id IN (` + ownIDs + `)`, []any{author}},
+		{`DELETE FROM {mentions} WHERE post_id IN (` + ownIDs + `)`, []any{author}},
+		{`DELETE FROM {attachments} WHERE post_id IN (` + ownIDs + `)`, []any{author}},
+		{`DELETE FROM {likes} WHERE post_id IN (` + ownIDs + `)`, []any{author}},
+		{`UPDATE {posts} SET like_count = like_count - 1 WHERE id IN (SELECT post_id FROM {likes} WHERE liker = ?)`, []any{liker}},
+		{`DELETE FROM {likes} WHERE liker = ?`, []any{liker}},
+		{`UPDATE {posts} SET content_json = '', activity = '', hashtags = '[]', mentions = '[]', deleted = 1, like_count = 0,
+			gone_at = coalesce(gone_at, ?) WHERE ` + own, []any{projections.FormatTime(projections.OccurredAt(a.e)), author}},
+	})
 }

@@ -14,6 +14,7 @@ const (
 	TypeActivityReceived = "federation.activity_received"
 	TypeActorFetched     = "federation.remote_actor_fetched"
 	TypeActorGone        = "federation.remote_actor_gone"
+	TypeActorErased      = "federation.remote_actor_erased"
 )
 
 // ActivityStream is the stream of one received activity, keyed by a hash of
@@ -22,6 +23,11 @@ func ActivityStream(activityID string) string { return "received-" + hashIRI(act
 
 // ActorStream is the stream of one remote actor's cached documents.
 func ActorStream(actorIRI string) string { return "remote-" + hashIRI(actorIRI) }
+
+// ErasureStream is the stream recording the erasure of one remote actor:
+// an actor is erased at most once, so its single event is appended with
+// events.NoStream.
+func ErasureStream(actorIRI string) string { return "erasure-" + hashIRI(actorIRI) }
 
 func hashIRI(s string) string {
 	h := sha256.Sum256([]byte(s))
@@ -73,9 +79,19 @@ type ActorGone struct {
 	GoneAt time.Time `json:"goneAt"`
 }
 
+// ActorErased records that this instance forgot a remote actor that
+// deleted itself (a Delete whose object is the signing actor): its data
+// key was destroyed, so every text sealed under its IRI is unreadable for
+// ever, and read models purge what they keep of it (its posts' text, its
+// posts from timelines, its likes).
+type ActorErased struct {
+	ActorIRI string `json:"actorIri"`
+}
+
 // Register declares the remote events in r.
 func Register(r *events.Registry) {
 	events.Register[ActivityReceived](r, TypeActivityReceived, 1, nil)
 	events.Register[ActorFetched](r, TypeActorFetched, 1, nil)
 	events.Register[ActorGone](r, TypeActorGone, 1, nil)
+	events.Register[ActorErased](r, TypeActorErased, 1, nil)
 }
