@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/hanse-network/hanse/events"
 	"github.com/hanse-network/hanse/federation/actorpub"
@@ -89,7 +88,7 @@ func (p *Projector) profile(ctx context.Context, tx *sql.Tx, t projections.Table
 		return pr, false, err
 	}
 	pr.doc.ID, pr.doc.Kind = id, actor.Kind(kind)
-	if pr.doc.CreatedAt, err = time.Parse(projections.TimeLayout, created); err != nil {
+	if pr.doc.CreatedAt, err = projections.ParseTime(created); err != nil {
 		return pr, false, fmt.Errorf("actor %s: created_at %q: %w", id, created, err)
 	}
 	return pr, true, nil

@@ -225,13 +225,11 @@ func scan(sc interface{ Scan(...any) error }) (Account, error) {
 	}
 	a.Role = account.Role(role)
 	var err error
-	if a.CreatedAt, err = time.Parse(projections.TimeLayout, created); err != nil {
+	if a.CreatedAt, err = projections.ParseTime(created); err != nil {
 		return Account{}, err
 	}
-	if erasedAt.Valid {
-		if a.ErasedAt, err = time.Parse(projections.TimeLayout, erasedAt.String); err != nil {
-			return Account{}, err
-		}
+	if a.ErasedAt, err = projections.ParseNullTime(erasedAt); err != nil {
+		return Account{}, err
 	}
 	return a, nil
 }

@@ -242,12 +242,10 @@ func (r *reader) List(ctx context.Context, f Filter) (Page, error) {
 				return err
 			}
 			e.Position, e.Revision = events.Position(pos), uint64(rev)
-			if occurred != "" {
-				if e.OccurredAt, err = time.Parse(projections.TimeLayout, occurred); err != nil {
-					return err
-				}
+			if e.OccurredAt, err = projections.ParseTime(occurred); err != nil {
+				return err
 			}
-			if e.RecordedAt, err = time.Parse(projections.TimeLayout, recorded); err != nil {
+			if e.RecordedAt, err = projections.ParseTime(recorded); err != nil {
 				return err
 			}
 			page.Items = append(page.Items, e)

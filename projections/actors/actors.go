@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/hanse-network/hanse/events"
 	"github.com/hanse-network/hanse/internal/domain/account"
@@ -258,16 +257,14 @@ func scanActor(sc interface{ Scan(...any) error }) (Actor, error) {
 	}
 	a.Kind, a.ManuallyApprovesFollowers, a.Discoverable, a.KeyGeneration = actor.Kind(kind), manually, discover, int(gen)
 	var err error
-	if a.CreatedAt, err = time.Parse(projections.TimeLayout, created); err != nil {
+	if a.CreatedAt, err = projections.ParseTime(created); err != nil {
 		return Actor{}, err
 	}
-	if a.UpdatedAt, err = time.Parse(projections.TimeLayout, updated); err != nil {
+	if a.UpdatedAt, err = projections.ParseTime(updated); err != nil {
 		return Actor{}, err
 	}
-	if deleted.Valid {
-		if a.DeletedAt, err = time.Parse(projections.TimeLayout, deleted.String); err != nil {
-			return Actor{}, err
-		}
+	if a.DeletedAt, err = projections.ParseNullTime(deleted); err != nil {
+		return Actor{}, err
 	}
 	return a, nil
 }

@@ -208,7 +208,7 @@ func scanCommunity(sc interface{ Scan(...any) error }) (Community, string, error
 	}
 	c.Policy, c.Visibility, c.Position = community.Policy(policy), community.Visibility(visibility), events.Position(pos)
 	var err error
-	if c.CreatedAt, err = time.Parse(projections.TimeLayout, created); err != nil {
+	if c.CreatedAt, err = projections.ParseTime(created); err != nil {
 		return Community{}, "", err
 	}
 	return c, sortName, nil
@@ -363,7 +363,7 @@ func scanMember(sc interface{ Scan(...any) error }) (Member, error) {
 	}
 	m.Role, m.State = community.Role(role), community.MembershipState(state)
 	var err error
-	m.Since, err = time.Parse(projections.TimeLayout, since)
+	m.Since, err = projections.ParseTime(since)
 	return m, err
 }
 
@@ -463,7 +463,7 @@ func (r *reader) Audit(ctx context.Context, communityID, cursor string, limit in
 				return err
 			}
 			a.Position, a.Detail = events.Position(pos), json.RawMessage(d)
-			if a.At, err = time.Parse(projections.TimeLayout, at); err != nil {
+			if a.At, err = projections.ParseTime(at); err != nil {
 				return err
 			}
 			page.Items = append(page.Items, a)

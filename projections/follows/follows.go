@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/hanse-network/hanse/events"
 	"github.com/hanse-network/hanse/internal/domain/follow"
@@ -162,7 +161,7 @@ func scan(sc interface{ Scan(...any) error }) (Relationship, error) {
 	}
 	r.Direction, r.State, r.Since = follow.Direction(direction), follow.Status(state), events.Position(since)
 	var err error
-	r.UpdatedAt, err = time.Parse(projections.TimeLayout, updated)
+	r.UpdatedAt, err = projections.ParseTime(updated)
 	return r, err
 }
 

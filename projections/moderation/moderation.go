@@ -188,11 +188,10 @@ func (r *reader) read(ctx context.Context, fn func(tx *sql.Tx, t projections.Tab
 	return projections.ReadLive(ctx, r.db, Name, fn)
 }
 
+// parseTime reads a stored time, giving the zero time for "" and for text
+// that does not parse.
 func parseTime(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	t, _ := time.Parse(projections.TimeLayout, s)
+	t, _ := projections.ParseTime(s)
 	return t
 }
 

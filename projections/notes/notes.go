@@ -170,13 +170,11 @@ func scan(sc interface{ Scan(...any) error }) (Note, error) {
 	}
 	n.Visibility, n.Position = note.Visibility(visibility), events.Position(pos)
 	var err error
-	if n.Published, err = time.Parse(projections.TimeLayout, published); err != nil {
+	if n.Published, err = projections.ParseTime(published); err != nil {
 		return Note{}, err
 	}
-	if deleted.Valid {
-		if n.DeletedAt, err = time.Parse(projections.TimeLayout, deleted.String); err != nil {
-			return Note{}, err
-		}
+	if n.DeletedAt, err = projections.ParseNullTime(deleted); err != nil {
+		return Note{}, err
 	}
 	return n, nil
 }

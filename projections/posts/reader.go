@@ -287,17 +287,15 @@ func scanPost(sc interface{ Scan(...any) error }, p *Post, extra ...any) error {
 		p.ContentMap, p.NameMap, p.SummaryMap = t.ContentMap, t.NameMap, t.SummaryMap
 	}
 	var err error
-	if p.CreatedAt, err = time.Parse(projections.TimeLayout, created); err != nil {
+	if p.CreatedAt, err = projections.ParseTime(created); err != nil {
 		return err
 	}
 	for _, t := range []struct {
 		s   sql.NullString
 		dst *time.Time
 	}{{edited, &p.EditedAt}, {gone, &p.GoneAt}, {announced, &p.AnnouncedAt}} {
-		if t.s.Valid {
-			if *t.dst, err = time.Parse(projections.TimeLayout, t.s.String); err != nil {
-				return fmt.Errorf("posts: time of %s: %w", p.ID, err)
-			}
+		if *t.dst, err = projections.ParseNullTime(t.s); err != nil {
+			return fmt.Errorf("posts: time of %s: %w", p.ID, err)
 		}
 	}
 	return nil

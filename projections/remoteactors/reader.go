@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/hanse-network/hanse/events"
 	"github.com/hanse-network/hanse/projections"
@@ -38,10 +37,8 @@ func (r *reader) one(ctx context.Context, what, where string, arg any) (Actor, e
 		if err := json.Unmarshal([]byte(doc), &out.ActorFetched); err != nil {
 			return fmt.Errorf("remoteactors: stored document of %s: %w", what, err)
 		}
-		if gone.Valid {
-			if out.GoneAt, err = time.Parse(projections.TimeLayout, gone.String); err != nil {
-				return err
-			}
+		if out.GoneAt, err = projections.ParseNullTime(gone); err != nil {
+			return err
 		}
 		out.Position = events.Position(pos)
 		return nil

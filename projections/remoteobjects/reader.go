@@ -91,13 +91,6 @@ var _ Reader = (*reader)(nil)
 const columns = `id, type, attributed_to, actor, content, name, url, in_reply_to, visibility, published,
 	edited_at, deleted_at, activity_id, created_position`
 
-func parseTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	return time.Parse(projections.TimeLayout, s)
-}
-
 func scan(sc interface{ Scan(...any) error }) (Object, error) {
 	var (
 		o                         Object
@@ -110,13 +103,13 @@ func scan(sc interface{ Scan(...any) error }) (Object, error) {
 	}
 	o.Visibility, o.Position = Visibility(vis), events.Position(pos)
 	var err error
-	if o.Published, err = parseTime(pub); err != nil {
+	if o.Published, err = projections.ParseTime(pub); err != nil {
 		return Object{}, err
 	}
-	if o.EditedAt, err = parseTime(edited); err != nil {
+	if o.EditedAt, err = projections.ParseTime(edited); err != nil {
 		return Object{}, err
 	}
-	o.DeletedAt, err = parseTime(deleted)
+	o.DeletedAt, err = projections.ParseTime(deleted)
 	return o, err
 }
 

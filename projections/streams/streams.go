@@ -169,10 +169,10 @@ func scanStream(sc interface{ Scan(...any) error }) (Stream, error) {
 	s.Revision, s.Events = uint64(rev), uint64(n)
 	s.FirstPosition, s.LastPosition = events.Position(firstPos), events.Position(lastPos)
 	var err error
-	if s.FirstAt, err = time.Parse(projections.TimeLayout, firstAt); err != nil {
+	if s.FirstAt, err = projections.ParseTime(firstAt); err != nil {
 		return Stream{}, err
 	}
-	if s.LastAt, err = time.Parse(projections.TimeLayout, lastAt); err != nil {
+	if s.LastAt, err = projections.ParseTime(lastAt); err != nil {
 		return Stream{}, err
 	}
 	return s, nil

@@ -185,13 +185,11 @@ func scan(sc interface{ Scan(...any) error }) (Token, error) {
 	}
 	tk.Scopes, tk.Position = strings.Fields(scopes), events.Position(pos)
 	var err error
-	if tk.CreatedAt, err = time.Parse(projections.TimeLayout, created); err != nil {
+	if tk.CreatedAt, err = projections.ParseTime(created); err != nil {
 		return Token{}, err
 	}
-	if expires.Valid {
-		if tk.ExpiresAt, err = time.Parse(projections.TimeLayout, expires.String); err != nil {
-			return Token{}, err
-		}
+	if tk.ExpiresAt, err = projections.ParseNullTime(expires); err != nil {
+		return Token{}, err
 	}
 	return tk, nil
 }
