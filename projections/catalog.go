@@ -59,7 +59,7 @@ func (d *DB) checkLeaseTx(ctx context.Context, tx *sql.Tx) error {
 
 // write runs fn in one transaction after checking the lease (checkLeaseTx).
 func (d *DB) write(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
-	tx, err := d.w.BeginTx(ctx, nil)
+	tx, err := d.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("projections: %s: %w", what, err)
 	}
@@ -167,7 +167,7 @@ func dropPrefixed(ctx context.Context, tx *sql.Tx, prefix string) error {
 // transaction: either the catalog row and all tables exist, or nothing.
 func (d *DB) createBuild(ctx context.Context, p Projector, role Role, state State, requestID int64) (buildRow, error) {
 	name, version := p.Name(), p.Version()
-	tx, err := d.w.BeginTx(ctx, nil)
+	tx, err := d.beginWrite(ctx)
 	if err != nil {
 		return buildRow{}, fmt.Errorf("projections: create build of %s: %w", name, err)
 	}
@@ -380,7 +380,7 @@ func (d *DB) finishRequest(ctx context.Context, id int64, ok bool, result string
 	if id == 0 {
 		return nil
 	}
-	tx, err := d.w.BeginTx(ctx, nil)
+	tx, err := d.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("projections: finish request %d: %w", id, err)
 	}
@@ -428,7 +428,7 @@ func (d *DB) releaseUnfinishedRequests(ctx context.Context) error {
 // lease handling
 
 func (d *DB) acquireLease(ctx context.Context, l Lease, ttl time.Duration) error {
-	tx, err := d.w.BeginTx(ctx, nil)
+	tx, err := d.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("projections: acquire lease: %w", err)
 	}

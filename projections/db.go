@@ -91,7 +91,7 @@ func (d *DB) Path() string { return d.path }
 // projectors, so fn must be short. Tables written here must not be
 // projector-versioned tables (a rebuild would drop them).
 func (d *DB) Write(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := d.w.BeginTx(ctx, nil)
+	tx, err := d.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("projections: begin write: %w", err)
 	}
@@ -204,4 +204,18 @@ func ReadLive(ctx context.Context, db *sql.DB, name string, fn func(tx *sql.Tx, 
 		return fmt.Errorf("projections: resolve live build of %s: %w", name, err)
 	}
 	return fn(tx, Tables{projection: name, version: version, generation: generation})
+}
+
+// beginWrite starts a transaction on the writer connection that the end of
+// ctx does not tear down. database/sql discards a connection whose
+// transaction's context ends while a statement may still run on it; the
+// discarded SQLite connection then keeps the write lock until that
+// statement finishes, and the next writer meets SQLITE_BUSY. The
+// statements inside still take ctx (and are interrupted by it), and the
+// transaction ends by Commit or Rollback as usual.
+func (d *DB) beginWrite(ctx context.Context) (*sql.Tx, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return d.w.BeginTx(context.WithoutCancel(ctx), nil)
 }

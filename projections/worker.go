@@ -233,7 +233,7 @@ func (s *slot) commit(ctx context.Context, b *build, batch []events.Envelope, fr
 	if err != nil {
 		return err
 	}
-	tx, err := s.r.db.w.BeginTx(ctx, nil)
+	tx, err := s.r.db.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("begin batch: %w", err)
 	}
