@@ -74,7 +74,7 @@ type Mux interface {
 // HEAD; the handler parses the path itself with urls.ParsePath.
 func Patterns() []string {
 	var out []string
-	for _, prefix := range []string{urls.PeoplePrefix, urls.CommunitiesPrefix, urls.OrganizationsPrefix} {
+	for _, prefix := range urls.ActorPrefixes() {
 		out = append(out, prefix+"{username}")
 		for _, c := range servedCollections {
 			out = append(out, prefix+"{username}/"+string(c))

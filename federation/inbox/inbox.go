@@ -147,7 +147,7 @@ type Mux interface {
 // inbox.
 func Patterns() []string {
 	out := []string{urls.SharedInboxPath, urls.InstanceActorPath + "/" + string(urls.Inbox)}
-	for _, prefix := range []string{urls.PeoplePrefix, urls.CommunitiesPrefix, urls.OrganizationsPrefix} {
+	for _, prefix := range urls.ActorPrefixes() {
 		out = append(out, prefix+"{username}/"+string(urls.Inbox))
 	}
 	return out

@@ -44,17 +44,11 @@ func New(u urls.Scheme, a actors.Reader, p Reader, o Options) *Handler {
 	return &Handler{urls: u, actors: a, posts: p, log: log}
 }
 
-// Mux is the part of a router (chi.Router satisfies it) that Register
-// needs.
-type Mux interface {
-	Method(method, pattern string, h http.Handler)
-}
-
 // Patterns are the route patterns (chi syntax) Register mounts: a post and
 // its Create under every kind's actor path.
 func Patterns() []string {
 	var out []string
-	for _, prefix := range []string{urls.PeoplePrefix, urls.CommunitiesPrefix, urls.OrganizationsPrefix} {
+	for _, prefix := range urls.ActorPrefixes() {
 		p := prefix + "{username}" + urls.PostsSegment + "{id}"
 		out = append(out, p, p+urls.ActivitySuffix)
 	}
@@ -63,7 +57,7 @@ func Patterns() []string {
 
 // Register mounts the handler on m at every pattern of Patterns, for GET
 // and HEAD.
-func (h *Handler) Register(m Mux) {
+func (h *Handler) Register(m actorpub.Mux) {
 	for _, p := range Patterns() {
 		m.Method(http.MethodGet, p, h)
 		m.Method(http.MethodHead, p, h)

@@ -30,6 +30,13 @@ const (
 // Collections lists every actor collection, in document order.
 var Collections = []Collection{Inbox, Outbox, Followers, Following, Featured}
 
+// ActorPrefixes returns the path prefixes of the actor kinds that have
+// their own documents, collections and inboxes (people, communities,
+// organisations), in that order: the routes mounted under every actor.
+func ActorPrefixes() []string {
+	return []string{PeoplePrefix, CommunitiesPrefix, OrganizationsPrefix}
+}
+
 // Path segments of the actor IRIs, per kind.
 const (
 	PeoplePrefix        = "/users/"
