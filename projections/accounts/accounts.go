@@ -274,20 +274,10 @@ func (r *reader) List(ctx context.Context, after string, limit int) (Page, error
 				return err
 			}
 		}
-		rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM %s WHERE created_position > ? ORDER BY created_position LIMIT ?`,
+		accounts, err := projections.QueryAll(ctx, tx, scan, fmt.Sprintf(`SELECT %s FROM %s WHERE created_position > ? ORDER BY created_position LIMIT ?`,
 			columns, table), from, limit+1)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			a, err := scan(rows)
-			if err != nil {
-				return err
-			}
-			page.Items = append(page.Items, a)
-		}
-		return rows.Err()
+		page.Items = append(page.Items, accounts...)
+		return err
 	})
 	if err != nil {
 		return Page{}, err

@@ -385,20 +385,10 @@ func (r *reader) Members(ctx context.Context, communityID string, q MemberQuery)
 	}
 	var page MemberPage
 	err := projections.ReadLive(ctx, r.db, Name, func(tx *sql.Tx, t projections.Tables) error {
-		rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT community_id, member, role, state, since FROM %s
+		members, err := projections.QueryAll(ctx, tx, scanMember, fmt.Sprintf(`SELECT community_id, member, role, state, since FROM %s
 			WHERE %s ORDER BY member LIMIT ?`, t.Name("members"), strings.Join(where, " AND ")), append(args, limit+1)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			m, err := scanMember(rows)
-			if err != nil {
-				return err
-			}
-			page.Items = append(page.Items, m)
-		}
-		return rows.Err()
+		page.Items = append(page.Items, members...)
+		return err
 	})
 	if err != nil {
 		return MemberPage{}, err
@@ -417,20 +407,10 @@ func (r *reader) MembershipsOf(ctx context.Context, member string, state communi
 	}
 	var out []Member
 	err := projections.ReadLive(ctx, r.db, Name, func(tx *sql.Tx, t projections.Tables) error {
-		rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT community_id, member, role, state, since FROM %s
+		members, err := projections.QueryAll(ctx, tx, scanMember, fmt.Sprintf(`SELECT community_id, member, role, state, since FROM %s
 			WHERE %s ORDER BY community_id LIMIT ?`, t.Name("members"), where), append(args, MaxMemberships)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			m, err := scanMember(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, m)
-		}
-		return rows.Err()
+		out = append(out, members...)
+		return err
 	})
 	return out, err
 }

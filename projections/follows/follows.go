@@ -168,19 +168,9 @@ func scan(sc interface{ Scan(...any) error }) (Relationship, error) {
 func (r *reader) list(ctx context.Context, query string, args ...any) ([]Relationship, error) {
 	var out []Relationship
 	err := projections.ReadLive(ctx, r.db, Name, func(tx *sql.Tx, t projections.Tables) error {
-		rows, err := tx.QueryContext(ctx, fmt.Sprintf(query, columns, t.Name("relationships")), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			rel, err := scan(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, rel)
-		}
-		return rows.Err()
+		rels, err := projections.QueryAll(ctx, tx, scan, fmt.Sprintf(query, columns, t.Name("relationships")), args...)
+		out = append(out, rels...)
+		return err
 	})
 	return out, err
 }

@@ -353,19 +353,9 @@ func (r *reader) Reports(ctx context.Context, openOnly bool, cursor string, limi
 		if openOnly {
 			q = `SELECT %s FROM %s WHERE resolved = 0 AND position < ? ORDER BY position DESC LIMIT ?`
 		}
-		rows, err := tx.QueryContext(ctx, fmt.Sprintf(q, reportColumns, t.Name("reports")), before, limit+1)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			rep, err := scanReport(rows)
-			if err != nil {
-				return err
-			}
-			items = append(items, rep)
-		}
-		return rows.Err()
+		reps, err := projections.QueryAll(ctx, tx, scanReport, fmt.Sprintf(q, reportColumns, t.Name("reports")), before, limit+1)
+		items = append(items, reps...)
+		return err
 	})
 	if err != nil {
 		return ReportPage{}, err

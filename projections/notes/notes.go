@@ -238,19 +238,9 @@ func (r *reader) ByAuthor(ctx context.Context, authorID string, visibilities []n
 		}
 		q += ` ORDER BY position DESC LIMIT ?`
 		qargs = append(qargs, limit+1)
-		rows, err := tx.QueryContext(ctx, q, qargs...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			n, err := scan(rows)
-			if err != nil {
-				return err
-			}
-			page.Items = append(page.Items, n)
-		}
-		return rows.Err()
+		notes, err := projections.QueryAll(ctx, tx, scan, q, qargs...)
+		page.Items = append(page.Items, notes...)
+		return err
 	})
 	if err != nil {
 		return Page{}, err

@@ -116,19 +116,9 @@ func scan(sc interface{ Scan(...any) error }) (Object, error) {
 func (r *reader) list(ctx context.Context, query string, args ...any) ([]Object, error) {
 	var out []Object
 	err := projections.ReadLive(ctx, r.db, Name, func(tx *sql.Tx, t projections.Tables) error {
-		rows, err := tx.QueryContext(ctx, fmt.Sprintf(query, columns, t.Name("objects")), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			o, err := scan(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, o)
-		}
-		return rows.Err()
+		objs, err := projections.QueryAll(ctx, tx, scan, fmt.Sprintf(query, columns, t.Name("objects")), args...)
+		out = append(out, objs...)
+		return err
 	})
 	return out, err
 }

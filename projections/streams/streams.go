@@ -201,21 +201,11 @@ func (r *reader) ListByKind(ctx context.Context, kind, after string, limit int) 
 	}
 	page := Page{Items: []Stream{}}
 	err := projections.ReadLive(ctx, r.db, Name, func(tx *sql.Tx, t projections.Tables) error {
-		rows, err := tx.QueryContext(ctx, fmt.Sprintf(
+		streams, err := projections.QueryAll(ctx, tx, scanStream, fmt.Sprintf(
 			`SELECT %s FROM %s WHERE kind = ? AND stream_id > ? ORDER BY stream_id LIMIT ?`, columns, t.Name("streams")),
 			kind, after, limit+1)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			s, err := scanStream(rows)
-			if err != nil {
-				return err
-			}
-			page.Items = append(page.Items, s)
-		}
-		return rows.Err()
+		page.Items = append(page.Items, streams...)
+		return err
 	})
 	if err != nil {
 		return Page{}, err

@@ -200,19 +200,9 @@ func (r *reader) ByAccount(ctx context.Context, accountID string, limit int) ([]
 	}
 	out := []Token{}
 	err := projections.ReadLive(ctx, r.db, Name, func(tx *sql.Tx, t projections.Tables) error {
-		rows, err := tx.QueryContext(ctx, query(t)+` AND k.account_id = ? ORDER BY k.position DESC LIMIT ?`, accountID, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			tk, err := scan(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, tk)
-		}
-		return rows.Err()
+		tks, err := projections.QueryAll(ctx, tx, scan, query(t)+` AND k.account_id = ? ORDER BY k.position DESC LIMIT ?`, accountID, limit)
+		out = append(out, tks...)
+		return err
 	})
 	return out, err
 }
